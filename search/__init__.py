@@ -1,0 +1,67 @@
+"""newsearch: full-text search for a folder of news articles, as a library.
+
+    import search
+    with search.open_index("index") as ix:
+        results = ix.search("mamdani ice", limit=10)
+        for hit in results.hits:
+            print(hit.rank, hit.title, hit.date, hit.snippet)
+
+Public names (everything else is internal and may change):
+- ``open_index(path, create=False)`` -> ``Index``: ``search``, ``get``, ``related``, ``update``,
+  ``add``, ``delete``, ``stats``.
+- Records: ``Results``, ``Hit``, ``Snippet``, ``Article``, ``UpdateSummary``, ``Skip``,
+  ``IndexStats``.
+- ``load_article(path)``: read one article file the way the indexer does.
+- Errors, all under ``SearchError``: ``QueryError``, ``IndexNotFoundError``, ``IndexLockedError``,
+  ``IndexDamagedError``, ``ArticleError``.
+
+Heavy modules (Whoosh, NLTK, bs4) load on first use, so ``import search`` stays cheap.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    ArticleError,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexNotFoundError,
+    QueryError,
+    SearchError,
+)
+
+if TYPE_CHECKING:
+    from .articles import Article, load_article
+    from .index import Index, IndexStats, open_index
+    from .indexing import Skip, UpdateSummary
+    from .results import Hit, Results, Snippet
+
+__version__ = "0.1.0"
+
+# Where each lazily loaded public name lives.
+_LAZY = {
+    "open_index": "index", "Index": "index", "IndexStats": "index",
+    "Results": "results", "Hit": "results", "Snippet": "results",
+    "Article": "articles", "load_article": "articles",
+    "UpdateSummary": "indexing", "Skip": "indexing",
+}
+
+__all__ = [
+    "open_index", "Index", "IndexStats", "Results", "Hit", "Snippet", "Article", "load_article",
+    "UpdateSummary", "Skip", "SearchError", "QueryError", "IndexNotFoundError", "IndexLockedError",
+    "IndexDamagedError", "ArticleError", "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'search' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

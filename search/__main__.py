@@ -1,0 +1,4 @@
+"""``python -m search`` runs the newsearch command."""
+from .cli import main
+
+main()

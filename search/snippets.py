@@ -1,0 +1,114 @@
+"""Snippets: the best fragments of a matching article, with the matched terms located.
+
+Parts:
+- ``make_snippets``: up to N fragments of the body (or the description when the body has no
+  match), each starting and ending at a word boundary, with "…" where the text was cut.
+- ``title_spans``: where the query's terms occur in the title.
+- ``lead_snippet``: the opening of an article, for hits that matched only on metadata.
+
+Whoosh finds and scores the fragments; this module turns them into ``results.Snippet`` records
+with offsets, so each interface decides how to show a match (bold, <mark>, or plain).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from whoosh.highlight import BasicFragmentScorer, ContextFragmenter, highlight
+
+from .results import Snippet, Span
+
+FRAGMENT_CHARS = 220
+CONTEXT_CHARS = 60
+ELLIPSIS = "…"
+
+_SPACES = re.compile(r"\s+")
+
+
+def matched_words(hit: Any, field: str) -> frozenset[str]:
+    """The index terms of ``field`` that matched the query in this hit (expanded prefixes too)."""
+    words = set()
+    for name, term in hit.matched_terms():
+        if name == field:
+            words.add(term.decode("utf-8") if isinstance(term, bytes) else term)
+    return frozenset(words)
+
+
+def _locate(text: str, words: frozenset[str], analyzer: Any, top: int) -> list[Any]:
+    if not words or not text:
+        return []
+    fragmenter = ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=CONTEXT_CHARS)
+    return list(highlight(text, words, analyzer, fragmenter, lambda _text, fragments: fragments,
+                          top=top, scorer=BasicFragmentScorer()))
+
+
+def make_snippets(hit: Any, stored: dict[str, Any], count: int) -> tuple[Snippet, ...]:
+    """Up to ``count`` fragments showing where the query matched the body or description."""
+    if count <= 0:
+        return ()
+    schema = hit.searcher.schema
+    for field in ("body", "description"):
+        text = stored.get(field) or ""
+        fragments = _locate(text, matched_words(hit, field), schema[field].analyzer, count)
+        if fragments:
+            return tuple(_fragment_snippet(field, text, fragment) for fragment in fragments)
+    return lead_snippet(stored)
+
+
+def title_spans(hit: Any, title: str) -> tuple[Span, ...]:
+    """Offsets of the query's terms in the title (empty when the title did not match)."""
+    words = matched_words(hit, "title")
+    if not words or not title:
+        return ()
+    analyzer = hit.searcher.schema["title"].analyzer
+    return tuple((token.startchar, token.endchar)
+                 for token in analyzer(title, chars=True, mode="query", removestops=False)
+                 if token.text in words)
+
+
+def lead_snippet(stored: dict[str, Any]) -> tuple[Snippet, ...]:
+    """The opening words of the description or body, for a hit whose match is elsewhere."""
+    for field in ("description", "body"):
+        text = stored.get(field) or ""
+        if text:
+            end = _word_end(text, FRAGMENT_CHARS)
+            piece = _SPACES.sub(" ", text[:end]).strip()
+            return (Snippet(field, piece + (ELLIPSIS if end < len(text) else "")),)
+    return ()
+
+
+def _word_end(text: str, limit: int) -> int:
+    if len(text) <= limit:
+        return len(text)
+    cut = text.rfind(" ", 0, limit)
+    return cut if cut > limit // 2 else limit
+
+
+def _fragment_snippet(field: str, text: str, fragment: Any) -> Snippet:
+    """Copy a Whoosh fragment into a Snippet, collapsing whitespace while keeping offsets true."""
+    pieces: list[str] = [ELLIPSIS] if fragment.startchar > 0 else []
+    length = len(pieces[0]) if pieces else 0
+    spans: list[Span] = []
+    position = fragment.startchar
+    for match in sorted(fragment.matches, key=lambda token: token.startchar):
+        if match.startchar < position:
+            continue
+        between = _SPACES.sub(" ", text[position:match.startchar])
+        word = text[match.startchar:match.endchar]
+        pieces += [between, word]
+        length += len(between)
+        spans.append((length, length + len(word)))
+        length += len(word)
+        position = match.endchar
+    end = _through_punctuation(text, fragment.endchar)
+    pieces.append(_SPACES.sub(" ", text[position:end]))
+    if end < len(text):
+        pieces.append(ELLIPSIS)
+    return Snippet(field, "".join(pieces), tuple(spans))
+
+
+def _through_punctuation(text: str, end: int) -> int:
+    """Extend a fragment's end over punctuation that closes its last word ('year.' not 'year')."""
+    while end < len(text) and not text[end].isspace() and not text[end].isalnum():
+        end += 1
+    return end

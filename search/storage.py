@@ -1,0 +1,171 @@
+"""Storage: where an index lives on disk, how a new state is published, and who may write.
+
+Layout of an index directory::
+
+    index/
+      CURRENT        name of the generation searches open ("gen-0003")
+      gen-0003/      a complete Whoosh index plus meta.json (schema version, corpus root)
+      writer.lock    held (flock) by the one process that is writing
+
+Parts:
+- ``IndexMeta``: what newsearch records beside the Whoosh files.
+- ``current_generation`` / ``open_whoosh``: find and open the published index.
+- ``new_generation`` / ``publish``: a rebuild writes a fresh generation and swaps ``CURRENT``
+  with an atomic rename, so searches never see a half-built index; the previous generation is
+  kept one round so searches already running on it finish.
+- ``writer_lock``: one writer at a time; the kernel releases the lock when a writer dies, so a
+  killed process never leaves a stale lock behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import IndexDamagedError, IndexLockedError, IndexNotFoundError
+from .schema import SCHEMA_VERSION
+
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = "writer.lock"
+META_FILE = "meta.json"
+GENERATION_PREFIX = "gen-"
+
+REBUILD_HINT = "run `newsearch index --rebuild` to build it again"
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """What an index generation records about itself."""
+
+    schema_version: int
+    corpus: str
+    created: float
+
+
+def current_generation(root: Path) -> Path:
+    """Return the directory of the published generation, or raise ``IndexNotFoundError``."""
+    try:
+        name = (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexNotFoundError(
+            f"{root}: no index here; run `newsearch index CORPUS --index {root}` to create one"
+        ) from None
+    except OSError as error:
+        raise IndexDamagedError(f"{root}: cannot read the index ({error.strerror}); {REBUILD_HINT}") from None
+    if not name.startswith(GENERATION_PREFIX) or "/" in name or not (root / name).is_dir():
+        raise IndexDamagedError(f"{root}: the index's {CURRENT_FILE} file is damaged; {REBUILD_HINT}")
+    return root / name
+
+
+def read_meta(generation: Path) -> IndexMeta:
+    """Read a generation's metadata, checking that this version of newsearch can use it."""
+    try:
+        raw: dict[str, Any] = json.loads((generation / META_FILE).read_text(encoding="utf-8"))
+        meta = IndexMeta(int(raw["schema_version"]), str(raw["corpus"]), float(raw["created"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        raise IndexDamagedError(f"{generation.parent}: index metadata is missing or damaged; {REBUILD_HINT}") from None
+    if meta.schema_version != SCHEMA_VERSION:
+        raise IndexDamagedError(
+            f"{generation.parent}: index was written by another version of newsearch "
+            f"(schema {meta.schema_version}, this one reads {SCHEMA_VERSION}); {REBUILD_HINT}"
+        )
+    return meta
+
+
+def write_meta(generation: Path, corpus: str) -> IndexMeta:
+    """Record a generation's metadata (atomically: written aside, then renamed)."""
+    meta = IndexMeta(SCHEMA_VERSION, corpus, time.time())
+    tmp = generation / (META_FILE + ".tmp")
+    tmp.write_text(json.dumps(asdict(meta)), encoding="utf-8")
+    os.replace(tmp, generation / META_FILE)
+    return meta
+
+
+def new_generation(root: Path) -> Path:
+    """Create an empty directory for the next generation of the index."""
+    root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(p.name[len(GENERATION_PREFIX):]) for p in root.glob(GENERATION_PREFIX + "*")
+               if p.name[len(GENERATION_PREFIX):].isdigit()]
+    generation = root / f"{GENERATION_PREFIX}{max(numbers, default=0) + 1:04d}"
+    generation.mkdir()
+    return generation
+
+
+def publish(root: Path, generation: Path) -> None:
+    """Make ``generation`` the one searches open, then drop generations older than the last one."""
+    previous = _published_name(root)
+    tmp = root / (CURRENT_FILE + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(generation.name)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, root / CURRENT_FILE)
+    _fsync_dir(root)
+    keep = {generation.name, previous}
+    for old in root.glob(GENERATION_PREFIX + "*"):
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(generation: Path) -> None:
+    """Remove an unpublished generation (a rebuild that failed or was interrupted)."""
+    shutil.rmtree(generation, ignore_errors=True)
+
+
+def _published_name(root: Path) -> str | None:
+    try:
+        return (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def writer_lock(root: Path, wait: float = 5.0) -> Iterator[None]:
+    """Hold the index's writer lock, waiting up to ``wait`` seconds for another writer."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _acquire(fd, root, wait)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _acquire(fd: int, root: Path, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+        if time.monotonic() >= deadline:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise IndexLockedError(
+                f"{root}: index is being updated by another process (pid {holder}); "
+                "try again when it finishes, or pass a longer --wait"
+            )
+        time.sleep(0.1)

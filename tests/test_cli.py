@@ -1,0 +1,170 @@
+"""End to end: the real ``newsearch`` program on real corpus folders, plus CliRunner checks."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import cli
+
+from .conftest import SAMPLE_CORPUS, article_text
+
+
+def newsearch(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed program as a user would."""
+    environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "search", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=environment, timeout=300)
+
+
+def test_index_then_search_a_corpus_folder(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    built = newsearch("index", tiny_corpus, "--index", index)
+    assert built.returncode == 0, built.stderr
+    assert "6 added" in built.stdout and "6 articles" in built.stdout
+    found = newsearch("search", "harbour", "strike", "--index", index)
+    assert found.returncode == 0
+    lines = found.stdout.splitlines()
+    assert lines[0].startswith("2 results for 'harbour strike'")
+    assert "Harbour Line drivers strike over pay" in lines[2]
+    assert "\x1b[" not in found.stdout  # not a terminal: no colour
+
+
+def test_exit_status_one_when_nothing_is_found(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    missing = newsearch("search", "zeppelin", "--index", index)
+    assert missing.returncode == 1
+    assert missing.stdout == ""
+    assert "no results for 'zeppelin'" in missing.stderr
+
+
+def test_exit_status_two_for_a_bad_query_with_one_line(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    bad = newsearch("search", '"unclosed', "--index", index)
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "unbalanced" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+    result = newsearch("search", "x", "--index", tmp_path / "nothing")
+    assert result.returncode == 2
+    assert "no index here" in result.stderr and "newsearch index" in result.stderr
+
+
+def test_missing_corpus_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = newsearch("index", tmp_path / "nope", "--index", tmp_path / "ix")
+    assert result.returncode == 2
+    assert "no such folder" in result.stderr
+
+
+def test_json_output_is_one_valid_document(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    summary = json.loads(newsearch("index", tiny_corpus, "--index", index, "--json").stdout)
+    assert summary["added"] == 6 and summary["skipped"] == []
+    result = newsearch("search", "rates", "--index", index, "--json", "--facets")
+    data = json.loads(result.stdout)
+    assert data["total"] == 1 and data["page"] == 1
+    hit = data["hits"][0]
+    assert hit["path"] == "bank-rates.md" and hit["date"] == "2026-09-17T00:00:00Z"
+    assert set(hit) >= {"rank", "id", "title", "date", "source", "link", "path", "score", "snippets", "tags"}
+    snippet = hit["snippets"][0]
+    start, end = snippet["spans"][0]
+    assert snippet["text"][start:end].lower().startswith("rate")
+    assert data["facets"]["tag"] == {"economy": 1, "rates": 1}
+    empty = json.loads(newsearch("search", "zeppelin", "--index", index, "--json").stdout)
+    assert empty["total"] == 0 and empty["hits"] == []
+
+
+def test_skipped_files_are_named_and_the_run_goes_on(tmp_path: Path, tiny_corpus: Path) -> None:
+    (tiny_corpus / "broken.md").write_text("---\ntitle: [oops\n---\nbody\n")
+    result = newsearch("index", tiny_corpus, "--index", tmp_path / "ix")
+    assert result.returncode == 0
+    assert "broken.md:" in result.stderr and "6 added" in result.stdout
+    strict = newsearch("index", tiny_corpus, "--index", tmp_path / "ix2", "--strict")
+    assert strict.returncode == 2
+
+
+def test_index_is_incremental_and_remembers_its_corpus(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    (tiny_corpus / "late.md").write_text(article_text("Late news", "<p>Breaking: a comet.</p>"))
+    again = newsearch("index", "--index", index)
+    assert again.returncode == 0
+    assert "1 added" in again.stdout and "6 unchanged" in again.stdout
+
+
+def test_colour_rules(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    always = newsearch("search", "rates", "--index", index, "--color", "always")
+    assert "\x1b[1;31m" in always.stdout
+    never = newsearch("search", "rates", "--index", index, "--color", "always", env={"NO_COLOR": "1"})
+    assert "\x1b[1;31m" in never.stdout  # an explicit --color always wins over NO_COLOR
+    auto = newsearch("search", "rates", "--index", index, env={"NO_COLOR": "1"})
+    assert "\x1b[" not in auto.stdout
+
+
+def test_escape_sequences_in_articles_never_reach_the_terminal(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "evil.md").write_text(article_text("Evil \x1b]0;pwned\x07title \x1b[2J here",
+                                                 "<p>Body with \x1b[31mred\x1b[0m and \x07bell words.</p>"))
+    index = tmp_path / "ix"
+    assert newsearch("index", corpus, "--index", index).returncode == 0
+    result = newsearch("search", "evil OR body", "--index", index, "--color", "always")
+    assert result.returncode == 0
+    shown = result.stdout.replace("\x1b[1;31m", "").replace("\x1b[0m", "").replace("\x1b[1;36m", "") \
+        .replace("\x1b[2m", "").replace("\x1b[1m", "")
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "Evil" in shown
+
+
+def test_sample_corpus_demo_query(tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    built = newsearch("index", SAMPLE_CORPUS, "--index", index)
+    assert built.returncode == 0, built.stderr
+    result = newsearch("search", "levee breach Millbrook", "--index", index, "--json", "--limit", "3")
+    top = json.loads(result.stdout)["hits"][0]
+    assert "levee" in top["title"].lower()
+
+
+def test_related_and_show_commands(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    shown = newsearch("show", "transit-strike.md", "--index", index)
+    assert shown.returncode == 0 and "walked out on Monday" in shown.stdout
+    unknown = newsearch("show", "nope.md", "--index", index)
+    assert unknown.returncode == 2
+    related = newsearch("related", "https://news.example.org/a/strike", "--index", index, "--json")
+    assert related.returncode in (0, 1)
+    assert all(hit["path"] != "transit-strike.md" for hit in json.loads(related.stdout)["hits"])
+
+
+def test_help_documents_every_command() -> None:
+    runner = CliRunner()
+    for command in cli.commands.values():
+        assert command.help, f"{command.name} has no help"
+        result = runner.invoke(cli, [command.name, "--help"])
+        assert result.exit_code == 0
+
+
+def test_usage_errors_exit_two() -> None:
+    result = CliRunner().invoke(cli, ["search", "x", "--limit", "0"])
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("flag", ["--since", "--until"])
+def test_bad_date_option_exits_two(tmp_path: Path, tiny_corpus: Path, flag: str) -> None:
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    result = newsearch("search", "strike", flag, "2026-02-30", "--index", index)
+    assert result.returncode == 2 and "not a date" in result.stderr

@@ -1,0 +1,164 @@
+"""Indexing: full builds, incremental updates, duplicates and skipped files."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import search
+from search.indexing import scan_corpus, update_index
+from search.storage import current_generation
+
+from .conftest import article_text
+
+
+def index_of(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+def all_paths(folder: Path) -> set[str]:
+    with search.open_index(folder) as ix:
+        reader = ix._searcher().reader()
+        column = reader.column_reader("path")
+        return {column[n] for n in reader.all_doc_ids()}
+
+
+def touch_later(path: Path) -> None:
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 5_000_000_000))
+
+
+def test_first_run_builds_everything(tmp_path: Path, tiny_corpus: Path) -> None:
+    summary = update_index(index_of(tmp_path), tiny_corpus)
+    assert (summary.added, summary.updated, summary.deleted, summary.rebuilt) == (6, 0, 0, True)
+    assert summary.total == 6
+    assert all_paths(index_of(tmp_path)) == {p.name for p in tiny_corpus.glob("*.md")}
+
+
+def test_second_run_changes_nothing(tmp_path: Path, tiny_corpus: Path) -> None:
+    update_index(index_of(tmp_path), tiny_corpus)
+    generation = current_generation(index_of(tmp_path))
+    summary = update_index(index_of(tmp_path), tiny_corpus)
+    assert (summary.added, summary.updated, summary.deleted, summary.unchanged) == (0, 0, 0, 6)
+    assert not summary.rebuilt and not summary.changed
+    assert current_generation(index_of(tmp_path)) == generation
+
+
+def test_new_changed_and_removed_files_are_detected(tmp_path: Path, tiny_corpus: Path) -> None:
+    update_index(index_of(tmp_path), tiny_corpus)
+    (tiny_corpus / "new.md").write_text(article_text("Volcano erupts", "<p>Ash clouds over the island.</p>"))
+    changed = tiny_corpus / "heatwave.md"
+    changed.write_text(article_text("Heatwave ends", "<p>Cooler air arrived with thunderstorms.</p>"))
+    touch_later(changed)
+    (tiny_corpus / "flood.md").unlink()
+    summary = update_index(index_of(tmp_path), tiny_corpus)
+    assert (summary.added, summary.updated, summary.deleted, summary.unchanged) == (1, 1, 1, 4)
+    with search.open_index(index_of(tmp_path)) as ix:
+        assert [h.path for h in ix.search("volcano").hits] == ["new.md"]
+        assert [h.path for h in ix.search("thunderstorms").hits] == ["heatwave.md"]
+        assert ix.search("blackouts").total == 0
+        assert ix.search("levee").total == 0
+
+
+def test_touched_but_identical_file_is_not_reindexed(tmp_path: Path, tiny_corpus: Path) -> None:
+    update_index(index_of(tmp_path), tiny_corpus)
+    touch_later(tiny_corpus / "election.md")
+    summary = update_index(index_of(tmp_path), tiny_corpus)
+    assert (summary.updated, summary.unchanged) == (0, 6)
+
+
+def test_rename_is_a_delete_and_an_add(tmp_path: Path, tiny_corpus: Path) -> None:
+    update_index(index_of(tmp_path), tiny_corpus)
+    (tiny_corpus / "election.md").rename(tiny_corpus / "mayor-debate.md")
+    summary = update_index(index_of(tmp_path), tiny_corpus)
+    assert (summary.added, summary.deleted) == (1, 1)
+    assert "mayor-debate.md" in all_paths(index_of(tmp_path))
+    assert "election.md" not in all_paths(index_of(tmp_path))
+
+
+def test_same_link_in_two_files_is_one_story_newest_date_wins(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    link = "https://news.example.org/story?utm_source=rss"
+    (corpus / "old.md").write_text(article_text("Story v1", "<p>First version.</p>", date="2026-01-01", link=link))
+    (corpus / "new.md").write_text(article_text("Story v2", "<p>Second version.</p>", date="2026-01-02",
+                                                link="https://NEWS.example.org/story#top"))
+    summary = update_index(index_of(tmp_path), corpus)
+    assert summary.total == 1
+    assert [s.path for s in summary.skipped] == ["old.md"]
+    assert "duplicate of new.md" in summary.skipped[0].reason
+    with search.open_index(index_of(tmp_path)) as ix:
+        assert [h.title for h in ix.search("story").hits] == ["Story v2"]
+
+
+def test_a_newer_duplicate_arriving_later_replaces_the_indexed_one(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    link = "https://news.example.org/story"
+    (corpus / "a.md").write_text(article_text("Story v1", "<p>First version.</p>", date="2026-01-01", link=link))
+    update_index(index_of(tmp_path), corpus)
+    (corpus / "b.md").write_text(article_text("Story v2", "<p>Second version.</p>", date="2026-01-05", link=link))
+    summary = update_index(index_of(tmp_path), corpus)
+    assert summary.total == 1
+    assert [s.path for s in summary.skipped] == ["a.md"]
+    assert all_paths(index_of(tmp_path)) == {"b.md"}
+    # And an older copy arriving later loses.
+    (corpus / "c.md").write_text(article_text("Story v0", "<p>Zeroth.</p>", date="2025-12-01", link=link))
+    summary = update_index(index_of(tmp_path), corpus)
+    assert all_paths(index_of(tmp_path)) == {"b.md"}
+    assert "c.md" in [s.path for s in summary.skipped]
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(tmp_path: Path, tiny_corpus: Path) -> None:
+    (tiny_corpus / "no-front-matter.md").write_text("just text\n")
+    (tiny_corpus / "bad-yaml.md").write_text("---\ntitle: [unclosed\n---\n<p>x</p>\n")
+    (tiny_corpus / "empty.md").write_bytes(b"")
+    (tiny_corpus / "draft.md").write_text(article_text("Draft", "<p>Not yet.</p>", draft=True))
+    (tiny_corpus / "notes.json").write_text("{}")  # not an article file: ignored silently
+    summary = update_index(index_of(tmp_path), tiny_corpus)
+    reasons = {s.path: s.reason for s in summary.skipped}
+    assert set(reasons) == {"no-front-matter.md", "bad-yaml.md", "empty.md", "draft.md"}
+    assert "draft" in reasons["draft.md"]
+    assert summary.total == 6
+
+
+def test_drafts_are_indexed_on_request(tmp_path: Path, tiny_corpus: Path) -> None:
+    (tiny_corpus / "draft.md").write_text(article_text("Draft", "<p>Not yet published.</p>", draft=True))
+    summary = update_index(index_of(tmp_path), tiny_corpus, include_drafts=True)
+    assert summary.total == 7
+
+
+def test_scan_ignores_hidden_files_and_does_not_follow_folder_links(tmp_path: Path, tiny_corpus: Path) -> None:
+    (tiny_corpus / ".hidden.md").write_text(article_text())
+    (tiny_corpus / "sub").mkdir()
+    (tiny_corpus / "sub" / "deep.md").write_text(article_text())
+    (tiny_corpus / "sub" / "loop").symlink_to(tiny_corpus)
+    (tiny_corpus / "dangling.md").symlink_to(tiny_corpus / "missing.md")
+    problems: list = []
+    found = scan_corpus(tiny_corpus, problems)
+    assert "sub/deep.md" in found and ".hidden.md" not in found
+    assert not any("loop" in key for key in found)
+    assert [p.path for p in problems] == ["dangling.md"]
+
+
+def test_rebuild_publishes_a_new_generation(tmp_path: Path, tiny_corpus: Path) -> None:
+    update_index(index_of(tmp_path), tiny_corpus)
+    first = current_generation(index_of(tmp_path))
+    summary = update_index(index_of(tmp_path), tiny_corpus, rebuild=True)
+    assert summary.rebuilt and summary.added == 6
+    assert current_generation(index_of(tmp_path)) != first
+
+
+def test_api_added_articles_survive_a_corpus_update(tmp_path: Path, tiny_corpus: Path) -> None:
+    update_index(index_of(tmp_path), tiny_corpus)
+    extra = search.load_article(tiny_corpus / "flood.md")
+    from dataclasses import replace
+    made = replace(extra, id="made-by-a-bot", path="bot/1", title="Bot bulletin about tornado")
+    with search.open_index(index_of(tmp_path)) as ix:
+        ix.add(made)
+        assert [h.id for h in ix.search("tornado").hits] == ["made-by-a-bot"]
+    update_index(index_of(tmp_path), tiny_corpus)
+    with search.open_index(index_of(tmp_path)) as ix:
+        assert ix.search("tornado").total == 1
+        assert ix.delete("made-by-a-bot")
+        assert ix.search("tornado").total == 0
+        assert not ix.delete("made-by-a-bot")

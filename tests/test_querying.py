@@ -1,0 +1,174 @@
+"""Query language and ranking against the tiny corpus, whose answers are known."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import search
+from search.querying import check_syntax, parse_query
+from search.schema import build_schema
+
+
+def paths(results: search.Results) -> list[str]:
+    return [hit.path for hit in results.hits]
+
+
+def test_words_rank_the_article_with_all_of_them_first(tiny_index: search.Index) -> None:
+    results = tiny_index.search("harbour strike pay")
+    assert paths(results)[0] == "transit-strike.md"
+    assert "strike-day-two.md" in paths(results)  # matches some words: still found
+
+
+def test_words_are_stemmed(tiny_index: search.Index) -> None:
+    assert paths(tiny_index.search("raising rate"))[0] == "bank-rates.md"
+
+
+def test_exact_phrase_needs_adjacent_words(tiny_index: search.Index) -> None:
+    assert paths(tiny_index.search('"harbour line"')) == ["transit-strike.md"]
+    assert tiny_index.search('"line harbour"').total == 0
+
+
+def test_phrase_with_slop_allows_words_between(tiny_index: search.Index) -> None:
+    assert tiny_index.search('"drivers pay"').total == 0
+    assert "transit-strike.md" in paths(tiny_index.search('"drivers pay"~12'))
+
+
+def test_boolean_operators_and_exclusion(tiny_index: search.Index) -> None:
+    assert set(paths(tiny_index.search("strike AND commuters"))) == {"strike-day-two.md"}
+    assert set(paths(tiny_index.search("strike NOT commuters"))) == {"transit-strike.md"}
+    assert set(paths(tiny_index.search("strike -commuters"))) == {"transit-strike.md"}
+    both = set(paths(tiny_index.search("(flood OR heatwave) AND record")))
+    assert both == {"heatwave.md"}
+
+
+def test_prefix_and_fuzzy_terms(tiny_index: search.Index) -> None:
+    assert "bank-rates.md" in paths(tiny_index.search("inflat*"))
+    assert paths(tiny_index.search("immigraton~"))[0] == "election.md"
+
+
+def test_boost_changes_the_order(tiny_index: search.Index) -> None:
+    plain = paths(tiny_index.search("drivers ferries"))
+    boosted = paths(tiny_index.search("drivers ferries^10"))
+    assert plain[0] == "transit-strike.md"
+    assert boosted[0] == "strike-day-two.md"
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("title:levee", {"flood.md"}),
+    ("tag:transit", {"transit-strike.md", "strike-day-two.md"}),
+    ("tags:economy", {"bank-rates.md"}),
+    ("description:dispute", {"transit-strike.md"}),
+    ("body:ferries", {"strike-day-two.md"}),
+    ("source:ledger", {"bank-rates.md"}),
+    ("category:feeds.civic.example", {"election.md"}),
+])
+def test_field_queries(tiny_index: search.Index, query: str, expected: set[str]) -> None:
+    assert set(paths(tiny_index.search(query))) == expected
+
+
+def test_filter_fields_narrow_instead_of_widening(tiny_index: search.Index) -> None:
+    assert set(paths(tiny_index.search("source:harbour strike"))) == {"transit-strike.md", "strike-day-two.md"}
+    assert set(paths(tiny_index.search("source:valley record"))) == {"heatwave.md"}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("date:2026-07-06", {"transit-strike.md"}),
+    ("date:2026-07", {"transit-strike.md", "strike-day-two.md"}),
+    ("date:2026", {p for p in ("transit-strike.md", "strike-day-two.md", "bank-rates.md", "heatwave.md",
+                               "flood.md", "election.md")}),
+    ("date:[2026-07-01 to 2026-08-31]", {"transit-strike.md", "strike-day-two.md", "heatwave.md"}),
+    ("date:[2026-10-01 to]", {"election.md", "flood.md"}),
+    ("date:>=2026-10-01", {"election.md", "flood.md"}),
+    ("date:>2026-10-01", {"flood.md"}),
+    ("date:<2026-07-07", {"transit-strike.md"}),
+    ("date:<=2026-07-07", {"transit-strike.md", "strike-day-two.md"}),
+    ("strike date:2026-07-07", {"strike-day-two.md"}),
+])
+def test_date_queries(tiny_index: search.Index, query: str, expected: set[str]) -> None:
+    assert set(paths(tiny_index.search(query, limit=50))) == expected
+
+
+def test_since_and_until_options(tiny_index: search.Index) -> None:
+    found = paths(tiny_index.search("strike OR rates OR flood", since="2026-07-07", until="2026-09"))
+    assert set(found) == {"strike-day-two.md", "bank-rates.md"}
+
+
+@pytest.mark.parametrize("bad, words", [
+    ('"unclosed phrase', ["unbalanced", "column 1"]),
+    ("(strike OR pay", ["unbalanced", "'('"]),
+    ("strike)", ["unbalanced", "')'", "column 7"]),
+    ("author:smith", ["unknown field", "author"]),
+    ("date:2026-13-45", ["not a date", "2026-13-45"]),
+    ("date:[2026-02-01 to 2026-01-01]", ["empty date range"]),
+    ("", ["empty query"]),
+    ("the of and", ["no searchable words"]),
+])
+def test_bad_queries_raise_query_error_with_a_clear_message(tiny_index: search.Index, bad: str, words: list[str]) -> None:
+    with pytest.raises(search.QueryError) as caught:
+        tiny_index.search(bad)
+    message = str(caught.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_bad_options_raise_query_error(tiny_index: search.Index) -> None:
+    for options in ({"limit": 0}, {"page": 0}, {"sort": "best"}, {"highlight": "bold"}, {"fields": ["nope"]}):
+        with pytest.raises(search.QueryError):
+            tiny_index.search("strike", **options)  # type: ignore[arg-type]
+
+
+def test_sorting_by_date(tiny_index: search.Index) -> None:
+    newest = paths(tiny_index.search("strike OR rates OR flood", sort="newest"))
+    oldest = paths(tiny_index.search("strike OR rates OR flood", sort="oldest"))
+    assert newest[0] == "flood.md" and oldest[0] == "transit-strike.md"
+    assert newest == list(reversed(oldest))
+
+
+def test_paging_reports_the_total(tiny_index: search.Index) -> None:
+    first = tiny_index.search("strike OR rates OR flood OR power", limit=2, page=1)
+    second = tiny_index.search("strike OR rates OR flood OR power", limit=2, page=2)
+    assert first.total == second.total == 5
+    assert first.page_count == 3
+    assert not set(paths(first)) & set(paths(second))
+    assert [hit.rank for hit in second.hits] == [3, 4]
+
+
+def test_did_you_mean(tiny_index: search.Index) -> None:
+    results = tiny_index.search("inflaton")
+    assert results.total == 0
+    assert results.suggestion == "inflation"
+    assert tiny_index.search("inflation").suggestion is None
+
+
+def test_facets_count_sources_tags_and_months(tiny_index: search.Index) -> None:
+    facets = tiny_index.search("strike OR power", facets=True).facets
+    assert facets["source"] == {"https://feeds.harbour.example/rss": 2, "https://feeds.valley.example/rss": 1}
+    assert facets["tag"]["transit"] == 2
+    assert facets["month"] == {"2026-08": 1, "2026-07": 2}
+
+
+def test_check_syntax_accepts_balanced_text() -> None:
+    check_syntax('(a OR "b (c")')  # a parenthesis inside a phrase does not count
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_parser_never_raises_anything_but_query_error(text: str) -> None:
+    schema = build_schema()
+    try:
+        parse_query(text, schema)
+    except search.QueryError as error:
+        assert "\n" not in str(error)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(['"', "(", ")", "AND", "OR", "NOT", "-", "title:", "date:", "date:>",
+                                 "[", "]", " to ", "~", "~2", "^2", "*", "word", "2026-01", "'", ":"]),
+                max_size=12).map("".join))
+def test_parser_survives_operator_soup(text: str) -> None:
+    try:
+        parse_query(text, build_schema())
+    except search.QueryError:
+        pass
