@@ -101,14 +101,13 @@ def _read_bytes(path: str) -> tuple[bytes, bool]:
 
 def _decode(path: str, data: bytes, complete: bool) -> tuple[str, list[str]]:
     """Decode bytes, honouring byte-order marks; fall back to cp1252, then latin-1."""
-    # The UTF-8 BOM must go: left in, it hides the front matter from the parser.
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            try:
-                return _decode_as(encoding, data, complete), []
-            except UnicodeDecodeError:
-                raise ArticleError(path, f"not valid {encoding[:6].upper()}") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return _decode_as("utf-16", data, complete), []
+        except UnicodeDecodeError:
+            raise ArticleError(path, "not valid UTF-16") from None
+    if data.startswith(codecs.BOM_UTF8):  # left in, the BOM hides the front matter
+        data = data[len(codecs.BOM_UTF8):]
     try:
         return _decode_as("utf-8", data, complete), []
     except UnicodeDecodeError:
@@ -275,6 +274,9 @@ def _draft_field(meta: dict[Any, Any], warnings: list[str]) -> bool:
     return False
 
 
+_DATE_FORMATS = "YYYY-MM-DD, ISO 8601 or RFC 2822"
+
+
 def _date_field(meta: dict[Any, Any], warnings: list[str]) -> datetime | None:
     """Return the article date in UTC, or None with a warning when it cannot be read."""
     try:
@@ -306,9 +308,6 @@ def parse_date(value: object) -> datetime | None:
             continue
     shown = _plain(text) if len(text) <= 40 else _plain(text[:40]) + "…"
     raise ValueError(f"bad date '{shown}': expected {_DATE_FORMATS}")
-
-
-_DATE_FORMATS = "YYYY-MM-DD, ISO 8601 or RFC 2822"
 
 
 _SENTENCE_END = re.compile(r"[.?!] ")
@@ -385,7 +384,6 @@ _BLOCKS = frozenset({
     "hr", "body"})
 _SPACERS = frozenset({"br", "td", "th", "img"})  # words on either side must not run together
 _TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
-_XML_DECLARATION = re.compile(r"\s*<\?xml[^>]*>")
 _BLANK_LINES = re.compile(r"\n[^\S\n]*\n\s*")
 _TERMINAL = (r"\x1b(?:\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing the screen
              r"|[\]PX^_][^\x07\x1b\n]*(?:\x07|\x1b\\)?"  # OSC and others: window titles...
@@ -407,10 +405,10 @@ def html_to_text(html: str) -> str:
     html = _ESCAPES_AND_C0.sub("", html)
     if not _TAG.search(html):
         return _repair(_BLANK_LINES.split(html_entities.unescape(html.strip())))
-    declaration = _XML_DECLARATION.match(html)  # bs4 would warn that this looks like XML
+    if html.startswith("<?xml"):  # bs4 warns about XML when the markup starts so
+        html = " " + html
     try:
-        return _repair(_paragraphs(BeautifulSoup(html[declaration.end():] if declaration
-                                                 else html, "lxml")))
+        return _repair(_paragraphs(BeautifulSoup(html, "lxml")))
     except RecursionError:
         return html_to_text(_TAG.sub(" ", html))
 

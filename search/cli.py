@@ -88,16 +88,37 @@ def cli(ctx: click.Context) -> None:
 @click.option("--drafts", is_flag=True, help="Index articles marked draft: true.")
 @click.option("--wait", type=float, default=5.0, show_default=True, help="Seconds to wait for another writer.")
 @click.option("--strict", is_flag=True, help="Exit 2 when any file was skipped.")
+@click.option("--watch", is_flag=True, help="Keep running and index new articles as they land (Ctrl-C stops).")
+@click.option("--interval", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds between checks with --watch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no per-file warnings.")
 def index(corpus: Path | None, index_dir: Path, rebuild: bool, drafts: bool, wait: float,
-          strict: bool, as_json: bool, quiet: bool) -> None:
+          strict: bool, watch: bool, interval: float, as_json: bool, quiet: bool) -> None:
     """Index the articles in CORPUS (default: the folder the index was built from, or corpus/).
 
     Incremental: only new, changed and removed files are processed. Skipped files are listed
     on stderr as 'path: reason' and the run goes on.
     """
-    from .indexing import update_index
+    from .indexing import update_index, watch_corpus
+    folder = _corpus_folder(corpus, index_dir)
+    with friendly_errors(), _progress_bar(as_json) as progress:
+        summary = update_index(index_dir, folder, rebuild=rebuild, include_drafts=drafts, wait=wait, progress=progress)
+    _report(summary, as_json=as_json, quiet=quiet)
+    if strict and summary.skipped:
+        raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
+    if watch:
+        click.echo(f"watching {display.clean(str(folder))} every {interval:g} s; Ctrl-C stops", err=True)
+        try:
+            with friendly_errors():
+                watch_corpus(index_dir, folder, interval=interval, include_drafts=drafts, wait=wait,
+                             on_update=lambda s: _report(s, as_json=as_json, quiet=quiet, only_changes=True))
+        except KeyboardInterrupt:
+            click.echo("stopped; the index holds the last committed batch", err=True)
+
+
+def _corpus_folder(corpus: Path | None, index_dir: Path) -> Path:
+    """The folder to index: the one given, else the one the index was built from, else corpus/."""
     from .storage import current_generation, read_meta
     folder = corpus
     if folder is None:
@@ -107,16 +128,19 @@ def index(corpus: Path | None, index_dir: Path, rebuild: bool, drafts: bool, wai
             folder = Path("corpus")
     if not folder.is_dir():
         raise CliError(f"{folder}: no such folder; give the folder of article files to index")
-    with friendly_errors(), _progress_bar(as_json) as progress:
-        summary = update_index(index_dir, folder, rebuild=rebuild, include_drafts=drafts, wait=wait, progress=progress)
+    return folder
+
+
+def _report(summary: Any, *, as_json: bool, quiet: bool, only_changes: bool = False) -> None:
+    """Print an indexing summary, with its skipped files and warnings on stderr."""
+    if only_changes and not (summary.changed or any(not skip.repeated for skip in summary.skipped)):
+        return
     if not quiet:
         for problem in summary.skipped:
             click.echo(f"newsearch: skipped {display.clean(str(problem))}", err=True)
         for problem in summary.warnings:
             click.echo(f"newsearch: warning: {display.clean(str(problem))}", err=True)
     click.echo(display.to_json(summary) if as_json else display.format_summary(summary))
-    if strict and summary.skipped:
-        raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
 
 
 @contextmanager

@@ -74,7 +74,9 @@ def format_date(moment: datetime | None) -> str:
 
 def format_hit(hit: Hit, color: bool) -> str:
     """One hit: rank, title, date and source, where to find it, and its best fragments."""
-    dim = (lambda s: DIM + s + RESET) if color else (lambda s: s)
+    def dim(text: str) -> str:
+        return DIM + text + RESET if color else text
+
     title = _styled(hit.title or "(untitled)", hit.title_spans, color, TITLE if color else "")
     header = f"{hit.rank:>3}. {title}"
     meta = "     " + dim(" · ".join(filter(None, [format_date(hit.date), clean(_short_source(hit.source))])))

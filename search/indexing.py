@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +30,7 @@ from whoosh.writing import IndexWriter
 
 from . import storage
 from .articles import Article, load_article
-from .errors import ArticleError
+from .errors import ArticleError, IndexNotFoundError
 from .schema import build_schema
 
 ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
@@ -45,10 +46,17 @@ API_MTIME = -1
 
 @dataclass(frozen=True)
 class Skip:
-    """A file that was not indexed (or was indexed with a problem), and why."""
+    """A file that was not indexed (or was indexed with a problem), and why.
+
+    ``repeated`` marks a file skipped on an earlier run and unchanged since, so not read again.
+    """
 
     path: str
     reason: str
+    repeated: bool = False
+    # Internal: whether to remember the skip for the next run, and the duplicate that won.
+    remember: bool = field(default=False, repr=False, compare=False)
+    winner: str = field(default="", repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -75,7 +83,11 @@ class UpdateSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain JSON-ready data."""
-        return asdict(self)
+        data = asdict(self)
+        for name in ("skipped", "warnings"):
+            data[name] = [{"path": skip.path, "reason": skip.reason, "repeated": skip.repeated}
+                          for skip in getattr(self, name)]
+        return data
 
 
 @dataclass(frozen=True)
@@ -184,7 +196,7 @@ def read_files(jobs: list[tuple[str, str, str, str | None]], progress: ProgressC
         results: Iterable[ReadResult] = map(read_file, jobs)
         executor = None
     else:
-        executor = ProcessPoolExecutor(max_workers=os.cpu_count())
+        executor = ProcessPoolExecutor(max_workers=os.cpu_count(), initializer=_ignore_interrupts)
         results = executor.map(read_file, jobs, chunksize=64)
     try:
         for done, result in enumerate(results, 1):
@@ -194,6 +206,11 @@ def read_files(jobs: list[tuple[str, str, str, str | None]], progress: ProgressC
     finally:
         if executor:
             executor.shutdown(cancel_futures=True)
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the main process, which cancels the batch cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def article_document(article: Article, key: str, state: FileState | None, digest: str) -> dict[str, Any]:
@@ -266,7 +283,7 @@ def _open_existing(index_dir: Path) -> Any:
     """The published Whoosh index, or None when there is none yet."""
     try:
         generation = storage.current_generation(index_dir)
-    except storage.IndexNotFoundError:
+    except IndexNotFoundError:
         return None
     storage.read_meta(generation)
     return whoosh_index.open_dir(str(generation))
@@ -298,53 +315,88 @@ def _apply_changes(
     ix: Any, held: dict[str, IndexedFile], corpus: Path, include_drafts: bool, progress: ProgressCallback | None
 ) -> UpdateSummary:
     summary = UpdateSummary()
+    generation = Path(ix.storage.folder)
     on_disk = scan_corpus(corpus, summary.skipped)
+    remembered = storage.read_skips(generation)
     jobs = []
     for key, state in on_disk.items():
         known = held.get(key)
         if known and known.size == state.size and known.mtime_ns == state.mtime_ns:
             summary.unchanged += 1
+        elif _still_skipped(remembered.get(key), state, held, on_disk):
+            summary.skipped.append(Skip(key, remembered[key].reason, repeated=True))
         else:
             jobs.append((key, str(state.path), str(corpus), known.digest if known else None))
     # Articles a program added through the API (mtime_ns < 0) have no file to disappear.
     removed = [key for key, indexed in held.items() if key not in on_disk and indexed.mtime_ns >= 0]
-    winners = _collect_articles(read_files(jobs, progress), held, on_disk, include_drafts, summary)
-    if winners or removed:
-        _write(ix, winners, removed, held, on_disk, summary)
+    batch = _collect_articles(read_files(jobs, progress), on_disk, include_drafts, summary)
+    if batch.winners or removed or any(key in held for key in batch.retired):
+        _write(ix, batch, removed, held, on_disk, summary)
+    storage.write_skips(generation, _skips_to_remember(summary, on_disk))
     with ix.searcher() as searcher:
         summary.total = searcher.doc_count()
     return summary
 
 
+def _still_skipped(memory: storage.SkipMemory | None, state: FileState,
+                   held: dict[str, IndexedFile], on_disk: dict[str, FileState]) -> bool:
+    """Whether a file skipped before can be skipped again without reading it."""
+    if memory is None or (memory.size, memory.mtime_ns) != (state.size, state.mtime_ns):
+        return False
+    if not memory.winner:
+        return True
+    # A duplicate stays skipped only while the copy that beat it is indexed and unchanged.
+    winner, winner_state = held.get(memory.winner), on_disk.get(memory.winner)
+    return bool(winner and winner_state and (winner.size, winner.mtime_ns) == (winner_state.size, winner_state.mtime_ns))
+
+
+def _skips_to_remember(summary: UpdateSummary, on_disk: dict[str, FileState]) -> dict[str, storage.SkipMemory]:
+    return {
+        skip.path: storage.SkipMemory(on_disk[skip.path].size, on_disk[skip.path].mtime_ns, skip.reason, skip.winner)
+        for skip in summary.skipped if skip.path in on_disk and skip.remember
+    }
+
+
+@dataclass
+class Batch:
+    """The articles read in one run: one winner per id, and the files that must leave the index."""
+
+    winners: dict[str, tuple[ReadResult, Article]] = field(default_factory=dict)
+    # Files now skipped as drafts or as losing duplicates: an older indexed version must go.
+    retired: list[str] = field(default_factory=list)
+
+
 def _collect_articles(
     results: Iterable[ReadResult],
-    held: dict[str, IndexedFile],
     on_disk: dict[str, FileState],
     include_drafts: bool,
     summary: UpdateSummary,
-) -> dict[str, tuple[ReadResult, Article]]:
+) -> Batch:
     """Keep the articles to write, one per id (duplicates resolved), noting skips and warnings."""
-    by_id: dict[str, tuple[ReadResult, Article]] = {}
+    batch = Batch()
     for result in results:
         if result.unchanged:
             summary.unchanged += 1
             continue
         if result.article is None:
-            summary.skipped.append(Skip(result.key, result.error or "unreadable"))
+            # An unreadable new version keeps the last good one in the index.
+            summary.skipped.append(Skip(result.key, result.error or "unreadable", remember=True))
             continue
         article = result.article
         summary.warnings.extend(Skip(result.key, warning) for warning in article.warnings)
         if article.draft and not include_drafts:
             summary.skipped.append(Skip(result.key, "draft: true (use --drafts to index drafts)"))
+            batch.retired.append(result.key)
             continue
-        rival = by_id.get(article.id)
+        rival = batch.winners.get(article.id)
         if rival is None:
-            by_id[article.id] = (result, article)
+            batch.winners[article.id] = (result, article)
             continue
         winner, loser = _newer((result, article), rival, on_disk)
-        by_id[article.id] = winner
+        batch.winners[article.id] = winner
         summary.skipped.append(_duplicate_skip(loser[0].key, winner[0].key))
-    return by_id
+        batch.retired.append(loser[0].key)
+    return batch
 
 
 def _newer(a: tuple[ReadResult, Article], b: tuple[ReadResult, Article], on_disk: dict[str, FileState]) -> tuple[Any, Any]:
@@ -360,12 +412,13 @@ def _timestamp(date: datetime | None) -> float:
 
 
 def _duplicate_skip(loser: str, winner: str) -> Skip:
-    return Skip(loser, f"duplicate of {winner} (same link; the newer date or newer file wins)")
+    return Skip(loser, f"duplicate of {winner} (same link; the newer date or newer file wins)",
+                remember=True, winner=winner)
 
 
 def _write(
     ix: Any,
-    winners: dict[str, tuple[ReadResult, Article]],
+    batch: Batch,
     removed: list[str],
     held: dict[str, IndexedFile],
     on_disk: dict[str, FileState],
@@ -373,16 +426,20 @@ def _write(
 ) -> None:
     holder_of = {indexed.id: key for key, indexed in held.items() if key in on_disk}
     with ix.writer(limitmb=256) as writer:
-        for key in removed:
+        for key in removed + [key for key in batch.retired if key in held]:
             writer.delete_by_term("path", key)
             summary.deleted += 1
-        for doc_id, (result, article) in winners.items():
+        for doc_id, (result, article) in batch.winners.items():
             other = holder_of.get(doc_id)
             if other is not None and other != result.key and not _replaces(article, result.key, other, held, on_disk):
                 summary.skipped.append(_duplicate_skip(result.key, other))
+                if result.key in held:
+                    writer.delete_by_term("path", result.key)
+                    summary.deleted += 1
                 continue
             if other is not None and other != result.key:
                 writer.delete_by_term("path", other)
+                summary.deleted += 1
                 summary.skipped.append(_duplicate_skip(other, result.key))
             _write_article(writer, article, result, held, on_disk, summary)
 
@@ -405,6 +462,28 @@ def _write_article(
         summary.added += 1
     # update_document also evicts a document with the same id held under another (vanished) path.
     writer.update_document(**article_document(article, result.key, on_disk.get(result.key), result.digest))
+
+
+def watch_corpus(
+    index_dir: Path,
+    corpus: Path,
+    *,
+    interval: float = 10.0,
+    on_update: Callable[[UpdateSummary], None],
+    include_drafts: bool = False,
+    wait: float = 5.0,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Update the index now and then every ``interval`` seconds until ``should_stop()``.
+
+    Each pass is one ordinary incremental update, so an interrupted pass (Ctrl-C) cancels its
+    uncommitted batch and leaves the last committed state in place.
+    """
+    while not should_stop():
+        on_update(update_index(index_dir, corpus, include_drafts=include_drafts, wait=wait))
+        deadline = time.monotonic() + interval
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(min(0.2, interval))
 
 
 def add_articles(ix: Any, articles: Iterable[Article]) -> int:

@@ -80,7 +80,7 @@ def check_syntax(text: str) -> None:
         raise QueryError(f"unbalanced '(' at column {depth_positions[-1] + 1} of {text!r}: add a ')'")
 
 
-class _DateSpanNode(syntax.SyntaxNode):
+class _DateSpanNode(syntax.SyntaxNode):  # type: ignore[misc]
     """A parsed date condition; becomes a half-open DateRange on the date field."""
 
     has_fieldname = True

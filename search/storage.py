@@ -34,6 +34,7 @@ from .errors import IndexDamagedError, IndexLockedError, IndexNotFoundError
 from .schema import SCHEMA_VERSION
 
 CURRENT_FILE = "CURRENT"
+SKIPS_FILE = "skipped.json"
 LOCK_FILE = "writer.lock"
 META_FILE = "meta.json"
 GENERATION_PREFIX = "gen-"
@@ -87,6 +88,33 @@ def write_meta(generation: Path, corpus: str) -> IndexMeta:
     tmp.write_text(json.dumps(asdict(meta)), encoding="utf-8")
     os.replace(tmp, generation / META_FILE)
     return meta
+
+
+@dataclass(frozen=True)
+class SkipMemory:
+    """A file skipped by the last run, remembered so an unchanged one is not read again."""
+
+    size: int
+    mtime_ns: int
+    reason: str
+    winner: str = ""
+
+
+def read_skips(generation: Path) -> dict[str, SkipMemory]:
+    """The files the last run skipped; empty when unknown (they are then simply read again)."""
+    try:
+        raw = json.loads((generation / SKIPS_FILE).read_text(encoding="utf-8"))
+        return {str(path): SkipMemory(*entry) for path, entry in raw.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def write_skips(generation: Path, skips: dict[str, SkipMemory]) -> None:
+    """Remember the skipped files (atomically, like the metadata)."""
+    tmp = generation / (SKIPS_FILE + ".tmp")
+    data = {path: [m.size, m.mtime_ns, m.reason, m.winner] for path, m in skips.items()}
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, generation / SKIPS_FILE)
 
 
 def new_generation(root: Path) -> Path:

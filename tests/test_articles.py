@@ -293,6 +293,8 @@ def test_id_falls_back_to_the_path_relative_to_root(tmp_path: Path) -> None:
     ("<p></p><p> </p><div><span></span></div><p>x</p>", "x"),
     ("<p>a<!-- a comment --><b>b</b><i>c</i></p>", "abc"),
     ('<?xml version="1.0"?><p>xml declared</p>', "xml declared"),
+    ("<?xml<p>broken declaration</p>", "broken declaration"),
+    ("<p><em>Also:</em> <a href='x'>a story</a></p>", "Also: a story"),
     ("<html><head><title>T</title></head><body><p>Doc</p></body></html>", "Doc"),
 ])
 def test_html_to_text(html: str, expected: str) -> None:
@@ -339,11 +341,34 @@ def test_body_truncated_when_too_long(tmp_path: Path) -> None:
     assert untitled.title == "x" * 119 + "…" and len(untitled.body) == 1_000_000
 
 
+def test_huge_file_is_read_only_up_to_the_cap(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "---\ntitle: T\n---\n" + "é" * 50)
+    monkeypatch.setattr(articles, "MAX_FILE_BYTES", 41)  # cuts an "é" in two
+    result = load_article(path)
+    assert result.body == "é" * 12
+    assert result.warnings == ("body truncated to 1,000,000 characters for indexing",)
+
+
 def test_deeply_nested_html_does_not_raise() -> None:
     depth = 100_000
     result = article("title: Deep", "<div>" * depth + "deep text" + "</div>" * depth
                      + "<p>after</p>")
     assert result.body == "deep text\n\nafter"
+
+
+def test_deeply_nested_inline_html_inside_a_paragraph_does_not_raise() -> None:
+    depth = 100_000
+    html = "<p>" + "<span>" * depth + "<a href='x'>promo</a>" + "</span>" * depth + "</p>"
+    assert html_to_text(html + "<p>kept</p>") == "kept"
+
+
+def test_recursion_error_falls_back_to_stripping_tags(monkeypatch: pytest.MonkeyPatch) -> None:
+    def overflow(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(articles, "BeautifulSoup", overflow)
+    assert html_to_text("<div><p>a &amp; b</p>c</div>\n\n<p>d</p>") == "a & b c\n\nd"
 
 
 # --- defective files -------------------------------------------------------------------
@@ -366,6 +391,11 @@ def test_latin1_fallback_when_cp1252_cannot_decode(tmp_path: Path) -> None:
 def test_utf8_bom_is_removed(tmp_path: Path) -> None:
     result = load_article(write(tmp_path, b"\xef\xbb\xbf---\ntitle: Bom\n---\nBody."))
     assert result.title == "Bom" and result.body == "Body." and result.warnings == ()
+
+
+def test_utf8_bom_with_invalid_bytes_falls_back_to_cp1252(tmp_path: Path) -> None:
+    result = load_article(write(tmp_path, b"\xef\xbb\xbf---\ntitle: Caf\xe9\n---\nBody."))
+    assert (result.title, result.warnings) == ("Café", ("not UTF-8; decoded as cp1252",))
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])

@@ -162,3 +162,56 @@ def test_api_added_articles_survive_a_corpus_update(tmp_path: Path, tiny_corpus:
         assert ix.delete("made-by-a-bot")
         assert ix.search("tornado").total == 0
         assert not ix.delete("made-by-a-bot")
+
+
+def test_unchanged_bad_files_are_not_read_again(tmp_path: Path, tiny_corpus: Path, monkeypatch) -> None:
+    (tiny_corpus / "broken.md").write_text("---\ntitle: [oops\n---\nbody\n")
+    first = update_index(index_of(tmp_path), tiny_corpus)
+    assert [(s.path, s.repeated) for s in first.skipped] == [("broken.md", False)]
+    import search.indexing as indexing
+    read: list[str] = []
+    original = indexing.read_file
+    monkeypatch.setattr(indexing, "read_file", lambda job: read.append(job[0]) or original(job))
+    second = update_index(index_of(tmp_path), tiny_corpus)
+    assert [(s.path, s.repeated) for s in second.skipped] == [("broken.md", True)]
+    assert read == []
+    (tiny_corpus / "broken.md").write_text(article_text("Fixed now", "<p>Repaired text about zebras.</p>"))
+    touch_later(tiny_corpus / "broken.md")
+    third = update_index(index_of(tmp_path), tiny_corpus)
+    assert third.added == 1 and third.skipped == []
+
+
+def test_a_bad_new_version_keeps_the_last_good_one(tmp_path: Path, tiny_corpus: Path) -> None:
+    update_index(index_of(tmp_path), tiny_corpus)
+    (tiny_corpus / "flood.md").write_text("---\ntitle: [broken\n---\n")
+    touch_later(tiny_corpus / "flood.md")
+    summary = update_index(index_of(tmp_path), tiny_corpus)
+    assert [s.path for s in summary.skipped] == ["flood.md"]
+    with search.open_index(index_of(tmp_path)) as ix:
+        assert ix.search("levee").total == 1
+
+
+def test_an_article_turned_draft_leaves_the_index(tmp_path: Path, tiny_corpus: Path) -> None:
+    update_index(index_of(tmp_path), tiny_corpus)
+    (tiny_corpus / "flood.md").write_text(article_text("River floods town", "<p>levee text</p>", draft=True))
+    touch_later(tiny_corpus / "flood.md")
+    summary = update_index(index_of(tmp_path), tiny_corpus)
+    assert summary.deleted == 1 and summary.total == 5
+    with search.open_index(index_of(tmp_path)) as ix:
+        assert ix.search("levee").total == 0
+
+
+def test_a_skipped_duplicate_returns_when_the_winner_goes(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    link = "https://news.example.org/story"
+    (corpus / "a.md").write_text(article_text("Story old", "<p>Old.</p>", date="2026-01-01", link=link))
+    (corpus / "b.md").write_text(article_text("Story new", "<p>New.</p>", date="2026-01-05", link=link))
+    update_index(index_of(tmp_path), corpus)
+    assert all_paths(index_of(tmp_path)) == {"b.md"}
+    again = update_index(index_of(tmp_path), corpus)
+    assert [(s.path, s.repeated) for s in again.skipped] == [("a.md", True)]
+    (corpus / "b.md").unlink()
+    summary = update_index(index_of(tmp_path), corpus)
+    assert all_paths(index_of(tmp_path)) == {"a.md"}
+    assert summary.added == 1 and summary.deleted == 1
