@@ -1,4 +1,6 @@
 """``python -m search`` runs the newsearch command."""
 from .cli import main
 
-main()
+# The guard matters: worker processes started with "spawn" import this module too.
+if __name__ == "__main__":
+    main()

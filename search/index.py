@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.index import EmptyIndexError
 
 from . import indexing, storage
 from .articles import Article
@@ -94,8 +93,8 @@ class Index:
                 storage.read_meta(generation)
                 try:
                     self._whoosh = whoosh_index.open_dir(str(generation))
-                except (EmptyIndexError, OSError, ValueError, EOFError) as error:
-                    raise IndexDamagedError(f"{self.path}: index files are damaged ({error}); {storage.REBUILD_HINT}") from None
+                except Exception as error:  # Whoosh reports damage with many exception types.
+                    raise _damaged(self.path, error) from None
                 self._generation = generation
             return self._whoosh
 
@@ -107,12 +106,16 @@ class Index:
             searcher.close()
             searcher = None
         if searcher is None:
-            searcher = ix.searcher(weighting=weighting())
+            try:
+                searcher = ix.searcher(weighting=weighting())
+            except Exception as error:  # damaged segment files surface here
+                raise _damaged(self.path, error) from None
         elif not searcher.up_to_date():
             # Not searcher.refresh(): it reuses segment readers by name, and a reused reader
             # keeps the deletions it was opened with, so deleted articles would still be found.
             searcher.close()
-            searcher = ix.searcher(weighting=weighting())
+            self._local.searcher = None
+            return self._searcher()
         self._local.searcher = searcher
         return searcher
 
@@ -166,11 +169,13 @@ class Index:
         """Counts and date span of what the index holds."""
         searcher = self._searcher()
         reader = searcher.reader()
-        dates_column = reader.column_reader("date")
-        sources_column = reader.column_reader("source_name")
-        seen = [dates_column[n] for n in reader.all_doc_ids()]
+        docnums = list(reader.all_doc_ids())
+        # An index with no segments has an EmptyReader, which has no columns at all.
+        dates_column = reader.column_reader("date") if docnums else {}
+        sources_column = reader.column_reader("source_name") if docnums else {}
+        seen = [dates_column[n] for n in docnums]
         real = [d for d in seen if isinstance(d, datetime) and d.year > 1]
-        sources = {sources_column[n] for n in reader.all_doc_ids()}
+        sources = {sources_column[n] for n in docnums}
         generation = storage.current_generation(self.path)
         meta = storage.read_meta(generation)
         return IndexStats(
@@ -201,9 +206,17 @@ class Index:
             return indexing.delete_ids(self._whoosh_index(), [article_id]) > 0
 
 
+def _damaged(path: Path, error: Exception) -> IndexDamagedError:
+    return IndexDamagedError(f"{path}: index files are damaged ({type(error).__name__}: {error!s:.80}); "
+                             f"{storage.REBUILD_HINT}")
+
+
 def _bound(value: DateBound, *, start: bool) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
+    """A date bound as a naive UTC datetime, like the ones ``dates`` returns (naive means UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
     return since_bound(value) if start else until_bound(value)
 
 

@@ -14,6 +14,7 @@ Two files with the same canonical link are one story: the newest date wins, then
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import signal
 import stat
@@ -196,7 +197,10 @@ def read_files(jobs: list[tuple[str, str, str, str | None]], progress: ProgressC
         results: Iterable[ReadResult] = map(read_file, jobs)
         executor = None
     else:
-        executor = ProcessPoolExecutor(max_workers=os.cpu_count(), initializer=_ignore_interrupts)
+        # "spawn", not fork: a forked worker would inherit the writer lock's descriptor and keep
+        # the index locked after a killed writer, until the orphan finished.
+        executor = ProcessPoolExecutor(max_workers=os.cpu_count(), initializer=_ignore_interrupts,
+                                       mp_context=multiprocessing.get_context("spawn"))
         results = executor.map(read_file, jobs, chunksize=64)
     try:
         for done, result in enumerate(results, 1):

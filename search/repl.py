@@ -1,0 +1,436 @@
+"""The interactive prompt: type queries, page through hits, read articles, at a terminal or in a pipe.
+
+Parts:
+- ``run_repl(index_dir, color=...)``: open the index and loop: a prompt with line editing on a
+  terminal, or one query (or command) per line when stdin is a pipe, so it can be scripted.
+- ``Session``: what the prompt remembers between lines: query, page, sort, date filters, JSON
+  mode and the list last shown (which ``:open N`` and ``:related N`` refer to).
+- ``COMMANDS``: the ``:command`` handlers, one small function each, dispatched by name (any
+  unambiguous prefix works: ``:n``, ``:o 3``); ``handle`` runs one line, ``step`` reports errors.
+- ``LineEditor``, ``history_path`` and ``completions``: readline set up with a history file in
+  the user's state directory and tab completion of commands, field names and sort orders.
+
+No search logic lives here: it calls the ``search`` API (``Index`` methods, never Whoosh) and
+prints with ``display``, which cleans every string that came from an article.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+import search
+
+from . import display
+from .dates import since_bound, until_bound
+from .errors import SearchError
+from .results import Hit, Results
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from .index import Index
+
+PAGE_SIZE = 10
+HISTORY_LENGTH = 1000
+SORTS = ("relevance", "newest", "oldest")
+# The names users may type before a colon: search.schema.FIELD_ALIASES, repeated here because
+# schema imports Whoosh (tests/test_repl.py keeps the two lists equal).
+FIELD_NAMES = ("title", "description", "desc", "body", "text", "tag", "tags", "source",
+               "category", "categories", "date", "id", "link", "path")
+
+HELP = """\
+Type a query to search it (the query language is in the README); Enter on an empty line shows
+the next page. Commands (any unambiguous prefix works, e.g. :n, :o 3):
+  :next, :prev                    the next or previous page of results
+  :open N                         read hit N in full (in a pager on a terminal)
+  :related N                      articles like hit N
+  :sort relevance|newest|oldest   the order of results
+  :since DATE, :until DATE        keep only articles from / up to DATE until cleared
+                                  (2026-07, 'last week', '3 days ago'; no DATE clears)
+  :facets                         counts by source, tag and month for the current query
+  :json                           switch JSON output on or off
+  :help, :quit                    this help; leave (Ctrl-D also leaves)
+Tab completes commands and field names (title:, tag:, source:, date:, ...). Ctrl-C clears
+the line or stops a search. History is kept in {history}."""
+
+
+class Quit(Exception):
+    """Raised by ``:quit`` to leave the prompt."""
+
+
+class UsageError(Exception):
+    """A command typed wrongly (unknown, ambiguous, bad argument); the message says how to fix it."""
+
+
+@dataclass
+class Session:
+    """What the prompt remembers between lines."""
+
+    index: Index
+    color: bool
+    interactive: bool
+    query: str = ""
+    page: int = 1
+    pages: int = 0
+    sort: str = "relevance"
+    since: str | None = None
+    until: str | None = None
+    json: bool = False
+    shown: Results | None = None
+
+    def search(self, query: str, page: int = 1, *, facets: bool = False) -> Results:
+        """Run ``query`` with the session's sort and date filters."""
+        return self.index.search(query, limit=PAGE_SIZE, page=page, sort=self.sort, since=self.since,
+                                 until=self.until, highlight=None, facets=facets)
+
+    def prompt(self) -> str:
+        """The prompt, naming the sort order, filters and JSON mode when they are not the default."""
+        state = [self.sort] if self.sort != "relevance" else []
+        state += [f"{name} {value}" for name, value in (("since", self.since), ("until", self.until)) if value]
+        state += ["json"] if self.json else []
+        return f"newsearch [{display.clean(', '.join(state))}]> " if state else "newsearch> "
+
+
+# Output -----------------------------------------------------------------------------------
+
+def say(session: Session, text: str) -> None:
+    """Print results on stdout (styles kept when colouring, even when stdout is not a terminal)."""
+    click.echo(text, color=session.color)
+
+
+def note(text: str) -> None:
+    """Print a message about the results (not results themselves) on stderr."""
+    click.echo(text, err=True)
+
+
+def error(message: str) -> None:
+    """Print an error as one line on stderr."""
+    click.echo(f"newsearch: {display.clean(message)}", err=True)
+
+
+def show(session: Session, results: Results) -> None:
+    """Print a list of results (or its JSON), with 'no results', 'did you mean' and paging hints."""
+    session.shown = results
+    if session.json:
+        say(session, display.to_json(results))
+        return
+    if results.hits:
+        say(session, display.format_results(results, session.color))
+    elif results.total:
+        note(f"page {results.page} is past the last page ({results.page_count})")
+    else:
+        note(f"no results for {display.clean(results.query)!r}")
+    if results.suggestion:
+        note(f"did you mean: {display.clean(results.suggestion)}")
+    if session.interactive and results.page < results.page_count:
+        note(f"(Enter or :next for page {results.page + 1} of {results.page_count})")
+
+
+def page_text(session: Session, text: str) -> None:
+    """Show long text in a pager on a terminal ($NEWSEARCH_PAGER, else $PAGER); print it otherwise."""
+    pager = os.environ.get("NEWSEARCH_PAGER", "")
+    if pager == "cat" or not (session.interactive and sys.stdout.isatty()):
+        say(session, text)
+    elif pager:
+        try:
+            subprocess.run(shlex.split(pager), input=text, text=True, check=False)
+        except OSError as problem:
+            error(f"cannot run NEWSEARCH_PAGER {pager!r} ({problem.strerror}); printing instead")
+            say(session, text)
+    else:
+        click.echo_via_pager(text)
+
+
+# Commands ---------------------------------------------------------------------------------
+
+def run_query(session: Session, query: str, page: int = 1) -> None:
+    """Search and show one page; the session's query and page change only when that works."""
+    results = session.search(query, page)
+    session.query, session.page, session.pages = query, page, results.page_count
+    show(session, results)
+
+
+def rerun(session: Session) -> None:
+    """Show the first page of the current query again (after the sort or a filter changed)."""
+    if session.query:
+        run_query(session, session.query)
+
+
+def need_query(session: Session) -> None:
+    """Raise ``UsageError`` unless there is a query to page through."""
+    if not session.query:
+        raise UsageError("no query yet; type one first")
+
+
+def cmd_next(session: Session, _arg: str) -> None:
+    """:next: the next page of the current query."""
+    need_query(session)
+    if session.page >= session.pages:
+        note(f"no more results (page {session.page} of {session.pages})")
+    else:
+        run_query(session, session.query, session.page + 1)
+
+
+def cmd_prev(session: Session, _arg: str) -> None:
+    """:prev: the previous page of the current query."""
+    need_query(session)
+    if session.page <= 1:
+        note("already on the first page")
+    else:
+        run_query(session, session.query, session.page - 1)
+
+
+def pick(session: Session, arg: str) -> Hit:
+    """The hit numbered ``arg`` in the list last shown (its rank, or its position on the page)."""
+    if session.shown is None or not session.shown.hits:
+        raise UsageError("no results shown yet; search first, then :open N")
+    if not arg.strip().isdigit():
+        raise UsageError(f"give the number of a hit, e.g. :open {session.shown.hits[0].rank}")
+    number, hits = int(arg), session.shown.hits
+    for hit in hits:
+        if hit.rank == number:
+            return hit
+    if 1 <= number <= len(hits):
+        return hits[number - 1]
+    raise UsageError(f"no hit {number} here; the hits shown are {hits[0].rank}-{hits[-1].rank}")
+
+
+def cmd_open(session: Session, arg: str) -> None:
+    """:open N: the full text of hit N."""
+    hit = pick(session, arg)
+    article = session.index.get(hit.id)
+    if article is None:
+        raise UsageError("that article is no longer in the index; search again")
+    page_text(session, display.to_json(asdict(article)) if session.json else display.format_article(article))
+
+
+def cmd_related(session: Session, arg: str) -> None:
+    """:related N: articles like hit N (``:open N`` then refers to this list)."""
+    hit = pick(session, arg)
+    show(session, session.index.related(hit.id, limit=PAGE_SIZE, highlight=None))
+
+
+def cmd_sort(session: Session, arg: str) -> None:
+    """:sort ORDER: relevance, newest or oldest; the current query is shown again."""
+    order = arg.strip().lower()
+    if order not in SORTS:
+        raise UsageError(f"sort by {', '.join(SORTS)}, e.g. :sort newest")
+    session.sort = order
+    note(f"sorted by {order}")
+    rerun(session)
+
+
+def date_filter(name: str, check: Callable[[str], object]) -> Callable[[Session, str], None]:
+    """The handler of ``:since`` or ``:until``: set (checked like the API does) or clear a filter."""
+    def handler(session: Session, arg: str) -> None:
+        value = arg.strip() or None
+        if value is not None:
+            check(value)  # QueryError, shown as one line, for a date the API would refuse
+        setattr(session, name, value)
+        note(f"{name} {display.clean(value)} (:{name} alone clears it)" if value else f"{name} cleared")
+        rerun(session)
+    handler.__doc__ = f":{name} [DATE]: a date filter that stays until cleared."
+    return handler
+
+
+def cmd_facets(session: Session, _arg: str) -> None:
+    """:facets: counts by source, tag and month for the current query."""
+    need_query(session)
+    facets = session.search(session.query, session.page, facets=True).facets
+    if session.json:
+        say(session, display.to_json(facets))
+    else:
+        say(session, display.format_facets(facets) or "no facets")
+
+
+def cmd_json(session: Session, _arg: str) -> None:
+    """:json: switch JSON output on or off."""
+    session.json = not session.json
+    note(f"JSON output {'on' if session.json else 'off'}")
+
+
+def cmd_help(session: Session, _arg: str) -> None:
+    """:help: the commands."""
+    say(session, HELP.format(history=history_path()))
+
+
+def cmd_quit(_session: Session, _arg: str) -> None:
+    """:quit: leave the prompt."""
+    raise Quit
+
+
+COMMANDS: dict[str, Callable[[Session, str], None]] = {
+    "next": cmd_next, "prev": cmd_prev, "open": cmd_open, "related": cmd_related, "sort": cmd_sort,
+    "since": date_filter("since", since_bound), "until": date_filter("until", until_bound),
+    "facets": cmd_facets, "json": cmd_json, "help": cmd_help, "quit": cmd_quit,
+}
+TAKES_ARGUMENT = {"open", "related", "sort", "since", "until"}
+
+
+def resolve(name: str) -> str | None:
+    """The command a name or an unambiguous prefix names, or None."""
+    matches = [known for known in COMMANDS if known.startswith(name)]
+    return name if name in COMMANDS else matches[0] if len(matches) == 1 else None
+
+
+def command(name: str) -> Callable[[Session, str], None]:
+    """The handler for a command name or an unambiguous prefix of one."""
+    known = resolve(name)
+    if known is not None:
+        return COMMANDS[known]
+    matches = [known for known in COMMANDS if known.startswith(name)]
+    if matches:
+        raise UsageError(f":{name} could be {', '.join(':' + m for m in matches)}; type more of it")
+    raise UsageError(f"unknown command :{name}; type :help for the list")
+
+
+def handle(session: Session, line: str) -> None:
+    """Run one line: a ``:command``, a query, or (on a terminal) Enter for the next page."""
+    text = line.strip()
+    if not text:
+        if session.interactive and session.query:
+            cmd_next(session, "")
+    elif text.startswith(":"):
+        name, _, arg = text[1:].partition(" ")
+        command(name.lower())(session, arg)
+    else:
+        run_query(session, text)
+
+
+def step(session: Session, line: str) -> bool:
+    """Run one line, printing errors as one line; False when the session should end."""
+    try:
+        handle(session, line)
+    except Quit:
+        return False
+    except KeyboardInterrupt:
+        if not session.interactive:
+            raise  # a script is stopped, not just its current line
+        note("interrupted")
+    except (SearchError, UsageError) as problem:
+        error(str(problem))
+    return True
+
+
+# Line editing -----------------------------------------------------------------------------
+
+def history_path() -> Path:
+    """$NEWSEARCH_HISTORY, else $XDG_STATE_HOME/newsearch/history (~/.local/state by default)."""
+    override = os.environ.get("NEWSEARCH_HISTORY")
+    if override:
+        return Path(override).expanduser()
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state"
+    return base / "newsearch" / "history"
+
+
+def completions(line: str, begin: int, text: str) -> list[str]:
+    """What ``text`` (the word starting at ``begin`` in ``line``) may complete to."""
+    before = line[:begin].split()
+    if not before and text.startswith(":"):
+        return [f":{name}{' ' if name in TAKES_ARGUMENT else ''}" for name in COMMANDS
+                if f":{name}".startswith(text)]
+    if before and before[0].startswith(":"):
+        return [order for order in SORTS if order.startswith(text)] if resolve(before[0][1:]) == "sort" else []
+    return [f"{name}:" for name in FIELD_NAMES if f"{name}:".startswith(text.lower())]
+
+
+class LineEditor:
+    """Readline for the prompt: history loaded from and appended to a file, tab completion."""
+
+    def __init__(self, path: Path) -> None:
+        import readline  # only on a terminal: importing it can write escape codes to stdout
+        self.readline: ModuleType = readline
+        self.path: Path | None = path
+        self._options: list[str] = []
+        readline.set_history_length(HISTORY_LENGTH)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)  # append_history_file needs the file; queries are private
+            readline.read_history_file(path)
+        except OSError as problem:
+            error(f"history not loaded from {path} ({problem.strerror}); this session's is not kept")
+            self.path = None
+        readline.set_completer_delims(" \t\n\"'()+-")
+        readline.set_completer(self.complete)
+        binding = "bind ^I rl_complete" if "libedit" in (readline.__doc__ or "") else "tab: complete"
+        readline.parse_and_bind(binding)
+
+    def complete(self, text: str, state: int) -> str | None:
+        """The readline completer: the ``state``-th completion of ``text``."""
+        if state == 0:
+            readline = self.readline
+            self._options = completions(readline.get_line_buffer(), readline.get_begidx(), text)
+        return self._options[state] if state < len(self._options) else None
+
+    def remember(self, line: str) -> None:
+        """Append the line just read (input() put it in memory) to the history file, once."""
+        readline, count = self.readline, self.readline.get_current_history_length()
+        if not line.strip() or count == 0 or readline.get_history_item(count) != line:
+            return
+        if count > 1 and readline.get_history_item(count - 1) == line:
+            readline.remove_history_item(count - 1)  # a repeat of the line before: keep one
+            return
+        if self.path is not None:
+            try:
+                readline.append_history_file(1, self.path)
+            except OSError as problem:
+                error(f"history not saved to {self.path} ({problem.strerror})")
+                self.path = None
+
+
+# Loops ------------------------------------------------------------------------------------
+
+def run_repl(index_dir: str | Path, *, color: str = "auto") -> None:
+    """Open the index at ``index_dir`` and read queries until EOF or ``:quit``.
+
+    On a terminal: a banner, a prompt with history and completion, Ctrl-C clearing the line.
+    Otherwise one query or command per line, results on stdout, errors on stderr. Raises
+    ``SearchError`` (``IndexNotFoundError``...) when the index cannot be opened.
+    """
+    index = search.open_index(index_dir)
+    interactive = sys.stdin.isatty()
+    session = Session(index=index, color=display.want_color(color, sys.stdout), interactive=interactive)
+    try:
+        if interactive:
+            prompt_loop(session, LineEditor(history_path()))
+        else:
+            script_loop(session)
+    finally:
+        index.close()
+
+
+def prompt_loop(session: Session, editor: LineEditor) -> None:
+    """The terminal loop: a banner, then read, run and print until Ctrl-D or ``:quit``."""
+    say(session, display.format_stats(session.index.stats()))
+    say(session, "Type a query, :help for commands, Ctrl-D to leave.")
+    while True:
+        try:
+            line = input(session.prompt())
+        except KeyboardInterrupt:
+            click.echo()  # Ctrl-C: drop the line, new prompt
+            continue
+        except EOFError:
+            click.echo()
+            return
+        editor.remember(line)
+        if not step(session, line):
+            return
+
+
+def script_loop(session: Session) -> None:
+    """The scripted loop: one query or command per line of stdin; blank lines are skipped."""
+    for line in sys.stdin:
+        if line.strip() and not step(session, line.rstrip("\n")):
+            return
+
+
+__all__ = ["run_repl", "Session", "COMMANDS", "handle", "step", "history_path", "completions", "LineEditor"]
