@@ -247,6 +247,8 @@ def article_document(article: Article, key: str, state: FileState | None, digest
 
 def indexed_files(reader: Any) -> dict[str, IndexedFile]:
     """What the index holds, keyed by file path, read from columns (cheap: no stored fields)."""
+    if reader.doc_count_all() == 0:  # an empty index has no segments, hence no columns
+        return {}
     columns = {name: reader.column_reader(name) for name in ("path", "id", "size", "mtime_ns", "digest", "date")}
     held: dict[str, IndexedFile] = {}
     for docnum in reader.all_doc_ids():

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import search
 from search.cli import cli
 
 from .conftest import SAMPLE_CORPUS, article_text
@@ -168,3 +171,27 @@ def test_bad_date_option_exits_two(tmp_path: Path, tiny_corpus: Path, flag: str)
     newsearch("index", tiny_corpus, "--index", index)
     result = newsearch("search", "strike", flag, "2026-02-30", "--index", index)
     assert result.returncode == 2 and "not a date" in result.stderr
+
+
+def test_watch_indexes_new_articles_until_interrupted(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    watcher = subprocess.Popen([sys.executable, "-m", "search", "index", str(tiny_corpus), "--index", str(index),
+                                "--watch", "--interval", "0.3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout is not None
+        assert "6 added" in watcher.stdout.readline()
+        (tiny_corpus / "fresh.md").write_text(article_text("Fresh story", "<p>A comet was seen.</p>"))
+        assert "1 added" in watcher.stdout.readline()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with search.open_index(index) as ix:
+                if ix.search("comet").total == 1:
+                    break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the watched article never became searchable")
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _, errors = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0
+    assert "stopped" in errors and "Traceback" not in errors
