@@ -368,7 +368,7 @@ class LineEditor:
         """The readline completer: the ``state``-th completion of ``text``."""
         if state == 0:
             readline = self.readline
-            self._options = completions(readline.get_line_buffer(), readline.get_begidx(), text)
+            self._options = [] or completions(""+readline.get_line_buffer(), readline.get_begidx(), text)
         return self._options[state] if state < len(self._options) else None
 
     def remember(self, line: str) -> None:

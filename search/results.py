@@ -38,15 +38,22 @@ class Snippet:
 
 
 def mark_spans(text: str, spans: tuple[Span, ...], mode: str | None) -> str:
-    """Wrap ``spans`` of ``text`` for display; ``html`` mode also escapes the text."""
+    """Wrap ``spans`` of ``text`` for display; ``html`` mode also escapes the text.
+
+    Spans may come in any order; overlapping spans are marked as one.
+    """
     if mode not in ("html", "ansi"):
         return text
     escape = html.escape if mode == "html" else (lambda piece: piece)
     opening, closing = ("<mark>", "</mark>") if mode == "html" else (ANSI_MATCH_ON, ANSI_MATCH_OFF)
-    pieces, last = [], 0
+    merged: list[list[int]] = []
     for start, end in sorted(spans):
-        if start < last:
-            continue
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        elif start < end:
+            merged.append([start, end])
+    pieces, last = [], 0
+    for start, end in merged:
         pieces += [escape(text[last:start]), opening, escape(text[start:end]), closing]
         last = end
     pieces.append(escape(text[last:]))

@@ -18,7 +18,7 @@ from search import repl
 from search.indexing import update_index
 from search.results import Results
 
-from .conftest import article_text
+from .conftest import article_text, write_tiny_corpus
 
 TIMEOUT = 10
 PROMPT = r"newsearch( \[[^\]]*\])?> "
@@ -32,14 +32,20 @@ LONG_BODY = ("<p>Flood waters reached the old mill on Tuesday.</p>"
              + "<p>The closing paragraph mentions zebras grazing by the canal.</p>")
 
 
-@pytest.fixture
-def index_dir(tmp_path: Path, tiny_corpus: Path) -> Path:
-    """An index of the tiny corpus plus the eleven flood reports (17 articles)."""
+def build_index(folder: Path) -> Path:
+    """An index of the tiny corpus plus the eleven flood reports (17 articles) in ``folder``."""
+    corpus = write_tiny_corpus(folder / "corpus")
     for name, (title, date) in REPORTS.items():
         body = LONG_BODY if name == "report-03.md" else "<p>The flood waters rose again in the district.</p>"
-        (tiny_corpus / name).write_text(article_text(title, body, date=date, tags=("flood",)), encoding="utf-8")
-    update_index(tmp_path / "index", tiny_corpus)
-    return tmp_path / "index"
+        (corpus / name).write_text(article_text(title, body, date=date, tags=("flood",)), encoding="utf-8")
+    update_index(folder / "index", corpus)
+    return folder / "index"
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One index for the tests that only read it (built once: every test here spawns processes)."""
+    return build_index(tmp_path_factory.mktemp("repl"))
 
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -99,7 +105,7 @@ def test_banner_then_results_and_paging(index_dir: Path, tmp_path: Path) -> None
     quit_cleanly(child)
 
 
-def test_open_shows_the_full_text(index_dir: Path, tmp_path: Path) -> None:
+def test_open_shows_the_full_text_and_related_lists_articles_like_a_hit(index_dir: Path, tmp_path: Path) -> None:
     child = spawn(index_dir, tmp_path)
     listing = run(child, "mill")
     assert "Flood report 03" in listing and "zebras" not in listing
@@ -107,11 +113,6 @@ def test_open_shows_the_full_text(index_dir: Path, tmp_path: Path) -> None:
     assert "Flood report 03\n" in article.replace("\r", "")
     assert "The closing paragraph mentions zebras grazing by the canal." in article
     assert "newsearch: no hit 7 here" in run(child, ":open 7")
-    quit_cleanly(child)
-
-
-def test_related_lists_articles_like_a_hit(index_dir: Path, tmp_path: Path) -> None:
-    child = spawn(index_dir, tmp_path)
     run(child, "harbour line drivers")
     related = run(child, ":related 1")
     assert "for 'related:https://news.example.org/a/strike'" in related
@@ -158,8 +159,8 @@ def test_ctrl_c_clears_the_line(index_dir: Path, tmp_path: Path) -> None:
     quit_cleanly(child)
 
 
-def test_ctrl_d_and_quit_exit_zero(index_dir: Path, tmp_path: Path) -> None:
-    quit_cleanly(spawn(index_dir, tmp_path))
+def test_quit_exits_zero(index_dir: Path, tmp_path: Path) -> None:
+    # Ctrl-D exiting 0 is checked at the end of every terminal test (quit_cleanly).
     child = spawn(index_dir, tmp_path)
     child.sendline(":quit")
     child.expect(pexpect.EOF)
@@ -179,17 +180,6 @@ def test_history_is_recalled_in_a_second_session(index_dir: Path, tmp_path: Path
     second.expect(PROMPT)
     assert "1 result for 'heatwave'" in str(second.before)
     quit_cleanly(second)
-
-
-def test_history_defaults_to_the_state_directory(index_dir: Path, tmp_path: Path) -> None:
-    env = environment(tmp_path)
-    del env["NEWSEARCH_HISTORY"]
-    child = pexpect.spawn(sys.executable, ["-m", "search", "repl", "--index", str(index_dir)], env=env,
-                          encoding="utf-8", timeout=TIMEOUT)
-    child.expect(PROMPT)
-    run(child, "levee")
-    quit_cleanly(child)
-    assert (tmp_path / "state" / "newsearch" / "history").read_text().splitlines() == ["levee"]
 
 
 def test_tab_completes_commands_and_field_names(index_dir: Path, tmp_path: Path) -> None:
@@ -260,8 +250,9 @@ def test_colour_options(index_dir: Path, tmp_path: Path, args: tuple[str, ...], 
     assert ("\x1b[1;31m" in result.stdout) is coloured
 
 
-def test_escape_sequences_in_articles_are_stripped(index_dir: Path, tmp_path: Path) -> None:
+def test_escape_sequences_in_articles_are_stripped(tmp_path: Path) -> None:
     # Index.add stores what it is given, so the escapes reach the index and display must strip them.
+    index_dir = build_index(tmp_path)
     with search.open_index(index_dir) as ix:
         ix.add(search.Article(
             id="wicked-1", path="wicked.md", title="\x1b]0;evil\x07Wicked \x1b[2Jtitle", description="",
@@ -299,6 +290,12 @@ def test_history_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert repl.history_path() == tmp_path / "st" / "newsearch" / "history"
     monkeypatch.setenv("NEWSEARCH_HISTORY", str(tmp_path / "h"))
     assert repl.history_path() == tmp_path / "h"
+
+
+def test_line_editor_creates_the_history_file(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "newsearch" / "history"
+    repl.LineEditor(path)
+    assert path.is_file() and path.stat().st_mode & 0o777 == 0o600
 
 
 class SlowIndex:
