@@ -87,8 +87,8 @@ class Index:
 
     def _whoosh_index(self) -> Any:
         """The Whoosh index of the published generation, reopened after a rebuild."""
-        generation = storage.current_generation(self.path)
         with self._open_lock:
+            generation = storage.current_generation(self.path)
             if generation != self._generation:
                 storage.read_meta(generation)
                 try:

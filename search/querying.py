@@ -155,7 +155,8 @@ def make_parser(schema: Any, now: datetime | None = None, fields: tuple[str, ...
     # A leading + or - marks a required or excluded word; a hyphen inside "2026-01-08" does not.
     parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
     parser.add_plugin(FuzzyTermPlugin())
-    parser.add_plugin(GtLtPlugin())
+    # Only right after "field:", so a query that starts with "<b>" is just words.
+    parser.add_plugin(GtLtPlugin(expr=r"(?<=:)(?P<rel>(<=|>=|<|>|=<|=>))"))
     parser.add_plugin(DateSpanPlugin(now or dates.utc_now()))
     return parser
 
@@ -303,7 +304,9 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
         parsed = wq.And([parsed, restriction])
     page = _search_page(searcher, parsed, options)
     total = page.total
-    hits = tuple(_copy_hit(hit, rank, options) for rank, hit in enumerate(page, page.offset + 1))
+    # Whoosh clamps a page number past the end to the last page; a page past the end is empty.
+    shown = page if page.pagenum == options.page else []
+    hits = tuple(_copy_hit(hit, rank, options) for rank, hit in enumerate(shown, page.offset + 1))
     return Results(
         query=text,
         total=total,

@@ -191,7 +191,7 @@ def cmd_prev(session: Session, _arg: str) -> None:
 def pick(session: Session, arg: str) -> Hit:
     """The hit numbered ``arg`` in the list last shown (its rank, or its position on the page)."""
     if session.shown is None or not session.shown.hits:
-        raise UsageError("no results shown yet; search first, then :open N")
+        raise UsageError("no results shown yet; search first")
     if not arg.strip().isdigit():
         raise UsageError(f"give the number of a hit, e.g. :open {session.shown.hits[0].rank}")
     number, hits = int(arg), session.shown.hits
@@ -275,18 +275,16 @@ COMMANDS: dict[str, Callable[[Session, str], None]] = {
 TAKES_ARGUMENT = {"open", "related", "sort", "since", "until"}
 
 
-def resolve(name: str) -> str | None:
-    """The command a name or an unambiguous prefix names, or None."""
-    matches = [known for known in COMMANDS if known.startswith(name)]
-    return name if name in COMMANDS else matches[0] if len(matches) == 1 else None
+def matching(name: str) -> list[str]:
+    """The commands ``name`` may mean: itself, or those it is a prefix of."""
+    return [name] if name in COMMANDS else [known for known in COMMANDS if known.startswith(name)]
 
 
 def command(name: str) -> Callable[[Session, str], None]:
     """The handler for a command name or an unambiguous prefix of one."""
-    known = resolve(name)
-    if known is not None:
-        return COMMANDS[known]
-    matches = [known for known in COMMANDS if known.startswith(name)]
+    matches = matching(name) if name else []
+    if len(matches) == 1:
+        return COMMANDS[matches[0]]
     if matches:
         raise UsageError(f":{name} could be {', '.join(':' + m for m in matches)}; type more of it")
     raise UsageError(f"unknown command :{name}; type :help for the list")
@@ -299,7 +297,7 @@ def handle(session: Session, line: str) -> None:
         if session.interactive and session.query:
             cmd_next(session, "")
     elif text.startswith(":"):
-        name, _, arg = text[1:].partition(" ")
+        name, _, arg = text[1:].replace("\t", " ").partition(" ")
         command(name.lower())(session, arg)
     else:
         run_query(session, text)
@@ -339,7 +337,7 @@ def completions(line: str, begin: int, text: str) -> list[str]:
         return [f":{name}{' ' if name in TAKES_ARGUMENT else ''}" for name in COMMANDS
                 if f":{name}".startswith(text)]
     if before and before[0].startswith(":"):
-        return [order for order in SORTS if order.startswith(text)] if resolve(before[0][1:]) == "sort" else []
+        return [order for order in SORTS if order.startswith(text)] if matching(before[0][1:]) == ["sort"] else []
     return [f"{name}:" for name in FIELD_NAMES if f"{name}:".startswith(text.lower())]
 
 
@@ -350,12 +348,15 @@ class LineEditor:
         import readline  # only on a terminal: importing it can write escape codes to stdout
         self.readline: ModuleType = readline
         self.path: Path | None = path
+        self.last = ""  # the line added last, so a repeat is not added again
         self._options: list[str] = []
         readline.set_history_length(HISTORY_LENGTH)
+        readline.set_auto_history(False)  # remember() adds lines, so blanks and repeats stay out
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600)  # append_history_file needs the file; queries are private
             readline.read_history_file(path)
+            self.last = (path.read_text(errors="replace").splitlines() or [""])[-1]
         except OSError as problem:
             error(f"history not loaded from {path} ({problem.strerror}); this session's is not kept")
             self.path = None
@@ -368,20 +369,18 @@ class LineEditor:
         """The readline completer: the ``state``-th completion of ``text``."""
         if state == 0:
             readline = self.readline
-            self._options = [] or completions(""+readline.get_line_buffer(), readline.get_begidx(), text)
+            self._options = completions(readline.get_line_buffer(), readline.get_begidx(), text)
         return self._options[state] if state < len(self._options) else None
 
     def remember(self, line: str) -> None:
-        """Append the line just read (input() put it in memory) to the history file, once."""
-        readline, count = self.readline, self.readline.get_current_history_length()
-        if not line.strip() or count == 0 or readline.get_history_item(count) != line:
+        """Add a line to the history and its file, unless it is blank or repeats the one before."""
+        if not line.strip() or line == self.last:
             return
-        if count > 1 and readline.get_history_item(count - 1) == line:
-            readline.remove_history_item(count - 1)  # a repeat of the line before: keep one
-            return
+        self.last = line
+        self.readline.add_history(line)
         if self.path is not None:
             try:
-                readline.append_history_file(1, self.path)
+                self.readline.append_history_file(1, self.path)
             except OSError as problem:
                 error(f"history not saved to {self.path} ({problem.strerror})")
                 self.path = None
@@ -396,16 +395,12 @@ def run_repl(index_dir: str | Path, *, color: str = "auto") -> None:
     Otherwise one query or command per line, results on stdout, errors on stderr. Raises
     ``SearchError`` (``IndexNotFoundError``...) when the index cannot be opened.
     """
-    index = search.open_index(index_dir)
-    interactive = sys.stdin.isatty()
-    session = Session(index=index, color=display.want_color(color, sys.stdout), interactive=interactive)
-    try:
-        if interactive:
+    with search.open_index(index_dir) as index:
+        session = Session(index=index, color=display.want_color(color, sys.stdout), interactive=sys.stdin.isatty())
+        if session.interactive:
             prompt_loop(session, LineEditor(history_path()))
         else:
             script_loop(session)
-    finally:
-        index.close()
 
 
 def prompt_loop(session: Session, editor: LineEditor) -> None:

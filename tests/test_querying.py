@@ -172,3 +172,7 @@ def test_parser_survives_operator_soup(text: str) -> None:
         parse_query(text, build_schema())
     except search.QueryError:
         pass
+
+
+def test_a_leading_angle_bracket_is_text_not_a_range(tiny_index: search.Index) -> None:
+    assert paths(tiny_index.search("<b> levee")) == ["flood.md"]

@@ -159,6 +159,22 @@ def test_ctrl_c_clears_the_line(index_dir: Path, tmp_path: Path) -> None:
     quit_cleanly(child)
 
 
+def test_bare_newsearch_on_a_terminal_opens_the_prompt(index_dir: Path, tmp_path: Path) -> None:
+    child = pexpect.spawn(sys.executable, ["-m", "search"], env=environment(tmp_path, NEWSEARCH_INDEX=str(index_dir)),
+                          encoding="utf-8", timeout=TIMEOUT, cwd=str(tmp_path))
+    child.expect(PROMPT)
+    assert "17 articles from 5 sources" in str(child.before)
+    assert "1 result for 'heatwave'" in run(child, "heatwave")
+    quit_cleanly(child)
+
+
+def test_open_uses_the_pager_on_a_terminal(index_dir: Path, tmp_path: Path) -> None:
+    child = spawn(index_dir, tmp_path, NEWSEARCH_PAGER="sed s/^/PAGED:/")
+    run(child, "mill")
+    assert "PAGED:The closing paragraph mentions zebras" in run(child, ":open 1")
+    quit_cleanly(child)
+
+
 def test_quit_exits_zero(index_dir: Path, tmp_path: Path) -> None:
     # Ctrl-D exiting 0 is checked at the end of every terminal test (quit_cleanly).
     child = spawn(index_dir, tmp_path)
@@ -170,9 +186,12 @@ def test_quit_exits_zero(index_dir: Path, tmp_path: Path) -> None:
 
 def test_history_is_recalled_in_a_second_session(index_dir: Path, tmp_path: Path) -> None:
     first = spawn(index_dir, tmp_path)
+    run(first, "levee")
     run(first, "heatwave")
+    run(first, "heatwave")  # a repeat is kept once
+    run(first, "")  # blank lines are not kept
     quit_cleanly(first)
-    assert (tmp_path / "history").read_text().splitlines()[-1] == "heatwave"
+    assert (tmp_path / "history").read_text().splitlines() == ["levee", "heatwave"]
     second = spawn(index_dir, tmp_path)
     second.send("\x1b[A")  # up arrow
     second.expect_exact("heatwave")
@@ -221,6 +240,12 @@ def test_scripted_bad_line_goes_to_stderr_and_the_rest_runs(index_dir: Path, tmp
     assert result.returncode == 0
     assert result.stderr.count("newsearch:") == 2 and "unbalanced" in result.stderr
     assert "1 result for 'heatwave'" in result.stdout and "1 result for 'levee'" in result.stdout
+
+
+def test_scripted_no_results_and_did_you_mean(index_dir: Path, tmp_path: Path) -> None:
+    result = script(index_dir, tmp_path, "harbuor\n")
+    assert result.returncode == 0 and result.stdout == ""
+    assert result.stderr.splitlines() == ["no results for 'harbuor'", "did you mean: harbour"]
 
 
 def test_scripted_json_and_facets(index_dir: Path, tmp_path: Path) -> None:
