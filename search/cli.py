@@ -7,6 +7,7 @@ nothing, 2 a usage or input error. Results go to stdout, diagnostics to stderr.
 """
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -40,6 +41,25 @@ def friendly_errors() -> Iterator[None]:
         yield
     except SearchError as error:
         raise CliError(str(error)) from None
+
+
+# What to do about a write that failed, by errno; the default is to fix what the message names.
+_WRITE_FIXES = {errno.ENOSPC: "free some disk space", errno.EDQUOT: "free some disk space",
+                errno.EFBIG: "raise the file size limit (ulimit -f)", errno.EROFS: "use a writable disk",
+                errno.EACCES: "check the folder's permissions", errno.EPERM: "check the folder's permissions"}
+
+
+@contextmanager
+def write_errors(index_dir: Path) -> Iterator[None]:
+    """Turn a failed write (disk full, no permission) into one line; the index keeps its last commit."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        fix = _WRITE_FIXES.get(error.errno or 0, "fix that")
+        raise CliError(f"{index_dir}: cannot write the index: {error.strerror or error}; searches keep "
+                       f"the last complete index: {fix} and run `newsearch index` again") from None
 
 
 def index_option(function: F) -> F:
@@ -102,7 +122,7 @@ def index(corpus: Path | None, index_dir: Path, rebuild: bool, drafts: bool, wai
     """
     from .indexing import update_index, watch_corpus
     folder = _corpus_folder(corpus, index_dir)
-    with friendly_errors(), _progress_bar(as_json) as progress:
+    with friendly_errors(), write_errors(index_dir), _progress_bar(as_json) as progress:
         summary = update_index(index_dir, folder, rebuild=rebuild, include_drafts=drafts, wait=wait, progress=progress)
     _report(summary, as_json=as_json, quiet=quiet)
     if strict and summary.skipped:
@@ -110,7 +130,7 @@ def index(corpus: Path | None, index_dir: Path, rebuild: bool, drafts: bool, wai
     if watch:
         click.echo(f"watching {display.clean(str(folder))} every {interval:g} s; Ctrl-C stops", err=True)
         try:
-            with friendly_errors():
+            with friendly_errors(), write_errors(index_dir):
                 watch_corpus(index_dir, folder, interval=interval, include_drafts=drafts, wait=wait,
                              on_update=lambda s: _report(s, as_json=as_json, quiet=quiet, only_changes=True))
         except KeyboardInterrupt:

@@ -139,9 +139,9 @@ def format_stats(stats: Any) -> str:
 def format_article(article: Any) -> str:
     """A whole article for reading (the REPL's :open and ``newsearch show``)."""
     head = [clean(article.title), f"{format_date(article.date)} · {clean(_short_source(article.source))}",
-            clean(article.link or article.path), ""]
+            clean(article.link or article.path)]
     paragraphs = [textwrap.fill(clean(p), WIDTH) for p in clean(article.body, keep_newlines=True).split("\n\n")]
-    return "\n".join(head) + "\n\n".join(paragraphs) + "\n"
+    return "\n".join(head) + "\n\n" + "\n\n".join(paragraphs) + "\n"
 
 
 def _json_default(value: Any) -> Any:

@@ -10,6 +10,7 @@ Layout of an index directory::
 Parts:
 - ``IndexMeta``: what newsearch records beside the Whoosh files.
 - ``current_generation`` / ``open_whoosh``: find and open the published index.
+- ``make_root``: a new index directory is private (0o700): it holds the text of every article.
 - ``new_generation`` / ``publish``: a rebuild writes a fresh generation and swaps ``CURRENT``
   with an atomic rename, so searches never see a half-built index; the previous generation is
   kept one round so searches already running on it finish.
@@ -117,9 +118,17 @@ def write_skips(generation: Path, skips: dict[str, SkipMemory]) -> None:
     os.replace(tmp, generation / SKIPS_FILE)
 
 
+def make_root(root: Path) -> None:
+    """Create the index directory if needed: private (0o700), as it holds every article's text.
+
+    An existing directory keeps its mode, so an index shared on purpose stays shared.
+    """
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def new_generation(root: Path) -> Path:
     """Create an empty directory for the next generation of the index."""
-    root.mkdir(parents=True, exist_ok=True)
+    make_root(root)
     numbers = [int(p.name[len(GENERATION_PREFIX):]) for p in root.glob(GENERATION_PREFIX + "*")
                if p.name[len(GENERATION_PREFIX):].isdigit()]
     generation = root / f"{GENERATION_PREFIX}{max(numbers, default=0) + 1:04d}"
@@ -166,7 +175,7 @@ def _fsync_dir(path: Path) -> None:
 @contextlib.contextmanager
 def writer_lock(root: Path, wait: float = 5.0) -> Iterator[None]:
     """Hold the index's writer lock, waiting up to ``wait`` seconds for another writer."""
-    root.mkdir(parents=True, exist_ok=True)
+    make_root(root)
     fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         _acquire(fd, root, wait)
