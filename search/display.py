@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import textwrap
 from datetime import datetime
 from typing import IO, Any
@@ -36,6 +37,7 @@ TITLE = "\x1b[1;36m"
 RESET = "\x1b[0m"
 
 WIDTH = 100
+INDENT = "     "
 
 
 def clean(text: str, *, keep_newlines: bool = False) -> str:
@@ -87,11 +89,34 @@ def format_hit(hit: Hit, color: bool) -> str:
 
 
 def _snippet_lines(piece: Snippet, color: bool) -> str:
-    styled = _styled(piece.text, piece.spans, color)
-    # Wrap on the plain text so escape codes never count towards the width.
-    if color:
-        return "     " + styled
-    return textwrap.fill(styled, WIDTH, initial_indent="     ", subsequent_indent="     ")
+    """A fragment wrapped to the terminal, each line styled on its own so colours never bleed."""
+    lines = []
+    for start, end in wrap_ranges(piece.text, text_width() - len(INDENT)):
+        spans = tuple((max(a, start) - start, min(b, end) - start) for a, b in piece.spans if a < end and b > start)
+        lines.append(INDENT + _styled(piece.text[start:end], spans, color))
+    return "\n".join(lines)
+
+
+def wrap_ranges(text: str, width: int) -> list[tuple[int, int]]:
+    """Greedy word wrap that returns [start, end) ranges of ``text``, so offsets stay usable."""
+    ranges: list[tuple[int, int]] = []
+    line_start = line_end = -1
+    for word in re.finditer(r"\S+", text):
+        if line_start < 0:
+            line_start, line_end = word.start(), word.end()
+        elif word.end() - line_start <= width:
+            line_end = word.end()
+        else:
+            ranges.append((line_start, line_end))
+            line_start, line_end = word.start(), word.end()
+    if line_start >= 0:
+        ranges.append((line_start, line_end))
+    return ranges
+
+
+def text_width() -> int:
+    """The width to wrap to: the terminal's, within reason."""
+    return max(40, min(shutil.get_terminal_size((WIDTH, 24)).columns - 1, WIDTH))
 
 
 def _short_source(source: str) -> str:

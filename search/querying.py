@@ -352,8 +352,10 @@ def _facet_counts(results: Any) -> dict[str, dict[str, int]]:
 
 def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction: wq.Query | None,
             fields: tuple[str, ...]) -> str | None:
-    """A spelling-corrected query when it would find more than ``text`` did, else None."""
-    if total >= SUGGEST_BELOW:
+    """A spelling-corrected query when it would find more than ``text`` did, or when ``text``
+    has a word the index has never seen and the correction finds as much, else None."""
+    unknown = _has_unknown_word(searcher, parsed)
+    if total >= SUGGEST_BELOW and not unknown:
         return None
     try:
         corrected = searcher.correct_query(parsed, text, prefix=1, maxdist=2)
@@ -369,7 +371,14 @@ def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction:
     if restriction is not None:
         better = wq.And([better, restriction])
     found = len(searcher.search(better, limit=1))
-    return str(corrected.string) if found > total else None
+    return str(corrected.string) if found > total or (unknown and found >= total) else None
+
+
+def _has_unknown_word(searcher: Any, parsed: wq.Query) -> bool:
+    """Whether a plain word of the query occurs in none of the prose fields."""
+    reader = searcher.reader()
+    words = {text for field, text in parsed.iter_all_terms() if field in SEARCH_FIELDS}
+    return any(all(reader.doc_frequency(field, word) == 0 for field in SEARCH_FIELDS) for word in words)
 
 
 def _copy_hit(hit: Any, rank: int, options: SearchOptions) -> Hit:

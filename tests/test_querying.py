@@ -176,3 +176,10 @@ def test_parser_survives_operator_soup(text: str) -> None:
 
 def test_a_leading_angle_bracket_is_text_not_a_range(tiny_index: search.Index) -> None:
     assert paths(tiny_index.search("<b> levee")) == ["flood.md"]
+
+
+def test_did_you_mean_for_an_unknown_word_even_when_others_match(tiny_index: search.Index) -> None:
+    results = tiny_index.search("levee breech")
+    assert results.total == 1  # "levee" alone matches
+    assert results.suggestion == "levee breach"
+    assert tiny_index.search("levee breach").suggestion is None
