@@ -1,0 +1,40 @@
+"""Analysis: what terms text becomes, for documents and queries alike."""
+from __future__ import annotations
+
+import pickle
+
+from search.analysis import STOP_WORDS, analyze, label_analyzer, snowball_stem, text_analyzer
+
+
+def test_words_are_lower_cased_folded_and_stemmed() -> None:
+    assert analyze("Protesters PROTESTED élections Café") == ["protest", "protest", "elect", "cafe"]
+
+
+def test_stop_words_are_dropped_but_not_content_words() -> None:
+    assert analyze("the mayor of the city and the police") == ["mayor", "citi", "polic"]
+    assert {"the", "and", "of", "don't"} <= STOP_WORDS and "mayor" not in STOP_WORDS
+
+
+def test_apostrophes_stay_inside_words() -> None:
+    assert analyze("Mamdani's office") == analyze("Mamdani’s office") == ["mamdani", "offic"]
+    assert analyze("don’t") == []  # a stop word once the apostrophe is normalised
+
+
+def test_numbers_and_decimals_are_kept() -> None:
+    assert analyze("rates rose to 4.75% in 2026") == ["rate", "rose", "4.75", "2026"]
+
+
+def test_snowball_not_porter() -> None:
+    # Whoosh's default Porter stemmer turns "news" into "new"; Snowball keeps them apart.
+    assert snowball_stem("news") != snowball_stem("new")
+    assert snowball_stem("running") == "run"
+
+
+def test_labels_split_urls_without_stemming() -> None:
+    assert [t.text for t in label_analyzer()("https://feeds.FoxNews.com/foxnews/latest")] == [
+        "https", "feeds", "foxnews", "com", "foxnews", "latest"]
+
+
+def test_analyzers_survive_pickling_as_whoosh_stores_them() -> None:
+    restored = pickle.loads(pickle.dumps(text_analyzer()))
+    assert [t.text for t in restored("Flooding rivers")] == ["flood", "river"]
