@@ -6,6 +6,8 @@ Parts:
 - ``snowball_stem``: NLTK's Snowball (English) stemmer behind a large cache.
 - ``text_analyzer()``: tokenize, lower-case, fold accents, drop stop words, stem. Used for the
   title, description, body and tags fields, and for every query against them.
+  ``NormalizeFilter`` does the middle three steps in one pass.
+- ``spelling_words()``: the unstemmed words of a text that spelling suggestions draw on.
 - ``label_analyzer()``: splits a source URL or a category into lower-cased words, unstemmed, so
   ``source:foxnews`` and ``category:politics`` match without typing the whole value.
 
@@ -14,16 +16,18 @@ index, so queries always go through the same chain.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
-from nltk.stem.snowball import SnowballStemmer
 from whoosh.analysis import (
     Analyzer,
     CharsetFilter,
+    Filter,
     LowercaseFilter,
     RegexTokenizer,
     StemFilter,
-    StopFilter,
 )
 from whoosh.support.charset import accent_map
 
@@ -51,27 +55,90 @@ WORD_PATTERN = r"\w+(?:[.'\u2019]\w+)*"
 # Accent folding, plus the typographic apostrophe news copy uses, so "Mamdani’s" == "Mamdani's".
 FOLD_MAP: dict[int, str] = {**accent_map, 0x2019: "'"}
 
-_stemmer = SnowballStemmer("english")
-
 # The cache is what makes NLTK's pure-Python stemmer usable: news vocabulary repeats heavily.
 STEM_CACHE_SIZE = 500_000
+
+
+@lru_cache(maxsize=None)
+def _english_stemmer() -> Any:
+    # Imported on first use: importing NLTK takes about half a second, which commands that stem
+    # nothing (an update with no new articles, stats) need not pay.
+    from nltk.stem.snowball import SnowballStemmer
+    return SnowballStemmer("english")
 
 
 @lru_cache(maxsize=STEM_CACHE_SIZE)
 def snowball_stem(word: str) -> str:
     """Return the Snowball (English) stem of a lower-cased word."""
-    return str(_stemmer.stem(word))
+    return str(_english_stemmer().stem(word))
+
+
+class NormalizeFilter(Filter):  # type: ignore[misc]
+    """Lower-case, fold accents and drop stop words in one pass over the tokens.
+
+    Gives exactly what ``LowercaseFilter() | CharsetFilter(FOLD_MAP) | StopFilter(STOP_WORDS,
+    minsize=1)`` gives, positions renumbered over the stop words included, at about half the
+    cost: one generator instead of three, and no folding of ASCII words, which it cannot change
+    once they are lower-cased (the few ASCII entries of the map are upper-case letters).
+    """
+
+    def __init__(self, charmap: dict[int, str], stoplist: Iterable[str]) -> None:
+        self.charmap = charmap
+        self.stops = frozenset(stoplist)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, NormalizeFilter) and self.charmap == other.charmap
+                and self.stops == other.stops)
+
+    def __call__(self, tokens: Iterable[Any]) -> Iterator[Any]:
+        charmap, stops = self.charmap, self.stops
+        pos = None
+        for token in tokens:
+            text = token.text.lower()
+            if not text.isascii():
+                text = text.translate(charmap)
+            token.text = text
+            if not text or text in stops:
+                if not token.removestops:  # query-side highlighting keeps stop words
+                    token.stopped = True
+                    yield token
+                continue
+            if token.positions:  # as StopFilter(renumber=True): no gaps where stop words were
+                if pos is None:
+                    pos = token.pos
+                else:
+                    pos += 1
+                    token.pos = pos
+            token.stopped = False
+            yield token
 
 
 def text_analyzer() -> Analyzer:
     """The analyzer for prose fields: words, lower case, no accents, no stop words, stemmed."""
     return (
         RegexTokenizer(WORD_PATTERN)
-        | LowercaseFilter()
-        | CharsetFilter(FOLD_MAP)
-        | StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | NormalizeFilter(FOLD_MAP, STOP_WORDS)
         | StemFilter(stemfn=snowball_stem, cachesize=None)
     )
+
+
+_WORD = re.compile(WORD_PATTERN)
+
+
+def spelling_words(text: str) -> set[str]:
+    """The distinct words of ``text`` as ``text_analyzer`` sees them before stemming.
+
+    The same set Whoosh's ``spelling=True`` collects (the analyzer run without its stemmer),
+    computed once per distinct word rather than once per occurrence.
+    """
+    words = set()
+    for raw in set(_WORD.findall(text)):
+        word = raw.lower()
+        if not word.isascii():
+            word = word.translate(FOLD_MAP)
+        if word and word not in STOP_WORDS:
+            words.add(word)
+    return words
 
 
 def label_analyzer() -> Analyzer:

@@ -155,7 +155,7 @@ def _build_article(text: str, path: str, root: str | os.PathLike[str] | None,
     meta, content = _split_front_matter(text, path)
     body = _body_text(content, warnings)
     description = _clean_inline(_text_field(meta, "description", warnings))
-    link = _strip_controls(_text_field(meta, "link", warnings)).strip()
+    link = _plain(_text_field(meta, "link", warnings)).strip()
     return Article(
         id=canonical_link(link) or _path_id(path, root), path=path,
         title=_clean_inline(_text_field(meta, "title", warnings)) or _first_sentence(body),
@@ -371,7 +371,9 @@ def _path_id(path: str, root: str | os.PathLike[str] | None) -> str:
     parts = PurePath(relative).parts
     if not parts or parts[0] == os.pardir or relative == os.curdir:
         return path
-    return PurePath(relative).as_posix()
+    # Undecodable bytes of a file name shown as escapes, as the indexer shows paths: the index
+    # can only store real text.
+    return os.fsencode(PurePath(relative).as_posix()).decode("utf-8", "backslashreplace")
 
 
 # --- body text ---------------------------------------------------------------------------

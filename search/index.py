@@ -15,18 +15,19 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-from whoosh import index as whoosh_index
+from typing import TYPE_CHECKING, Any
 
 from . import indexing, storage
-from .articles import Article
 from .dates import since_bound, until_bound
 from .errors import IndexDamagedError, IndexNotFoundError, QueryError
 from .querying import SearchOptions, run_search, weighting
 from .results import Hit, Results
 from .schema import SEARCH_FIELDS, build_schema
 from .snippets import lead_snippet
+from .whoosh_fixes import create_whoosh, open_whoosh
+
+if TYPE_CHECKING:
+    from .articles import Article
 
 DEFAULT_INDEX = Path("index")
 DEFAULT_CORPUS = Path("corpus")
@@ -92,7 +93,7 @@ class Index:
             if generation != self._generation:
                 storage.read_meta(generation)
                 try:
-                    self._whoosh = whoosh_index.open_dir(str(generation))
+                    self._whoosh = open_whoosh(str(generation))
                 except Exception as error:  # Whoosh reports damage with many exception types.
                     raise _damaged(self.path, error) from None
                 self._generation = generation
@@ -221,6 +222,8 @@ def _bound(value: DateBound, *, start: bool) -> datetime | None:
 
 
 def _stored_article(stored: dict[str, Any]) -> Article:
+    from .articles import Article  # the reader's modules (bs4, ftfy, YAML) load only when needed
+
     date = stored.get("date")
     return Article(
         id=stored["id"], path=stored.get("path", ""), title=stored.get("title", ""),
@@ -260,7 +263,7 @@ def open_index(path: str | Path = DEFAULT_INDEX, create: bool = False) -> Index:
 def _create_empty(folder: Path) -> None:
     with storage.writer_lock(folder):
         generation = storage.new_generation(folder)
-        whoosh_index.create_in(str(generation), build_schema())
+        create_whoosh(str(generation), build_schema())
         storage.write_meta(generation, str(DEFAULT_CORPUS.resolve()))
         storage.publish(folder, generation)
 

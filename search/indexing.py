@@ -3,9 +3,10 @@
 Parts:
 - ``scan_corpus``: list the article files under a folder with their size and mtime.
 - ``update_index``: the one entry point; compares the folder with what the index holds (size and
-  mtime first, a content digest only where those changed), reads only new and changed files (in
-  parallel), deletes what disappeared, and commits once. ``rebuild=True`` writes a fresh
-  generation and publishes it only when complete (see ``storage``).
+  mtime first, a content digest only where those changed), reads only new and changed files (a
+  big batch in worker processes that also write its segments, see ``segments``), deletes what
+  disappeared, and commits once. ``rebuild=True`` writes a fresh generation and publishes it
+  only when complete (see ``storage``).
 - ``add_articles`` / ``delete_ids``: for programs that produce articles themselves.
 - ``UpdateSummary`` and ``Skip``: what a run did, for the API, the CLI and ``--json``.
 
@@ -13,36 +14,43 @@ Two files with the same canonical link are one story: the newest date wins, then
 """
 from __future__ import annotations
 
-import hashlib
-import multiprocessing
+import contextlib
+
 import os
-import signal
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from whoosh import index as whoosh_index
-from whoosh.writing import IndexWriter
+from typing import TYPE_CHECKING, Any
 
 from . import storage
-from .articles import Article, load_article
-from .errors import ArticleError, IndexNotFoundError
+from .errors import IndexDamagedError, IndexNotFoundError
 from .schema import build_schema
+from .segments import (
+    API_MTIME,
+    WRITER_LIMIT_MB,
+    ReadResult,
+    SegmentWorkers,
+    SpellingLists,
+    Story,
+    add_article,
+    read_file,
+    segment_merger,
+)
+from .whoosh_fixes import create_whoosh, open_whoosh
+
+if TYPE_CHECKING:
+    from .articles import Article
 
 ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 
-# Below this many files a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 200
+# From this many files to read, worker processes read and write them (see ``segments``); below
+# it, starting them (about a second) costs more than they save.
+PARALLEL_THRESHOLD = 1000
 
 ProgressCallback = Callable[[int, int], None]
-
-# The mtime recorded for articles added through the API: no corpus file stands behind them.
-API_MTIME = -1
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ class UpdateSummary:
 class FileState:
     """A corpus file as found on disk: where it is and what stat says of it."""
 
-    path: Path
+    path: str
     size: int
     mtime_ns: int
 
@@ -111,17 +119,6 @@ class IndexedFile:
     date: datetime | None
 
 
-@dataclass(frozen=True)
-class ReadResult:
-    """The outcome of reading one file in a worker: an article, an error, or 'same content'."""
-
-    key: str
-    digest: str
-    article: Article | None = None
-    error: str | None = None
-    unchanged: bool = False
-
-
 def scan_corpus(root: Path, problems: list[Skip]) -> dict[str, FileState]:
     """Return the article files under ``root`` keyed by their path relative to it.
 
@@ -129,27 +126,31 @@ def scan_corpus(root: Path, problems: list[Skip]) -> dict[str, FileState]:
     loop cannot trap the walk); files that cannot be examined are added to ``problems``.
     """
     found: dict[str, FileState] = {}
-    pending = [root]
+    # Plain strings, not Path objects: a no-op update of a big corpus is mostly this walk.
+    start = len(os.path.join(os.fspath(root), ""))
+    pending = [os.fspath(root)]
     while pending:
         folder = pending.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as error:
-            problems.append(Skip(printable_path(folder, root), f"cannot list folder: {error.strerror}"))
+            problems.append(Skip(printable_path(Path(folder), root), f"cannot list folder: {error.strerror}"))
             continue
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             if entry.is_dir(follow_symlinks=False):
-                pending.append(Path(entry.path))
-            elif Path(entry.name).suffix.lower() in ARTICLE_SUFFIXES:
-                _add_file(entry, root, found, problems)
+                pending.append(entry.path)
+            elif os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES:
+                _add_file(entry, entry.path[start:], found, problems)
     return found
 
 
-def _add_file(entry: os.DirEntry[str], root: Path, found: dict[str, FileState], problems: list[Skip]) -> None:
-    path = Path(entry.path)
-    key = printable_path(path, root)
+def _add_file(entry: os.DirEntry[str], relative: str, found: dict[str, FileState], problems: list[Skip]) -> None:
+    if os.sep != "/":
+        relative = relative.replace(os.sep, "/")
+    # As printable_path: undecodable bytes of a name (surrogate escapes) shown as escapes.
+    key = relative if relative.isascii() else os.fsencode(relative).decode("utf-8", "backslashreplace")
     try:
         info = entry.stat()
     except OSError as error:
@@ -157,7 +158,7 @@ def _add_file(entry: os.DirEntry[str], root: Path, found: dict[str, FileState], 
         problems.append(Skip(key, reason))
         return
     if stat.S_ISREG(info.st_mode):
-        found[key] = FileState(path, info.st_size, info.st_mtime_ns)
+        found[key] = FileState(entry.path, info.st_size, info.st_mtime_ns)
 
 
 def printable_path(path: Path, root: Path) -> str:
@@ -169,95 +170,29 @@ def printable_path(path: Path, root: Path) -> str:
     return os.fsencode(relative.as_posix()).decode("utf-8", "backslashreplace")
 
 
-def file_digest(data: bytes) -> str:
-    """A short content digest: equal digests mean the file did not really change."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def read_file(job: tuple[str, str, str, str | None]) -> ReadResult:
-    """Read and parse one file; runs in worker processes, so it returns errors as data."""
-    key, path, root, known_digest = job
-    try:
-        with open(path, "rb") as handle:
-            digest = file_digest(handle.read())
-    except OSError as error:
-        return ReadResult(key, "", error=f"cannot read: {error.strerror}")
-    if digest == known_digest:
-        return ReadResult(key, digest, unchanged=True)
-    try:
-        return ReadResult(key, digest, article=load_article(path, root))
-    except ArticleError as error:
-        return ReadResult(key, digest, error=error.reason)
-
-
-def read_files(jobs: list[tuple[str, str, str, str | None]], progress: ProgressCallback | None) -> Iterator[ReadResult]:
-    """Read files, on every core when there are many, reporting progress as results arrive."""
-    total = len(jobs)
-    if total < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        results: Iterable[ReadResult] = map(read_file, jobs)
-        executor = None
-    else:
-        # "spawn", not fork: a forked worker would inherit the writer lock's descriptor and keep
-        # the index locked after a killed writer, until the orphan finished.
-        executor = ProcessPoolExecutor(max_workers=os.cpu_count(), initializer=_ignore_interrupts,
-                                       mp_context=multiprocessing.get_context("spawn"))
-        results = executor.map(read_file, jobs, chunksize=64)
-    try:
-        for done, result in enumerate(results, 1):
-            if progress:
-                progress(done, total)
-            yield result
-    finally:
-        if executor:
-            executor.shutdown(cancel_futures=True)
-
-
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the main process, which cancels the batch cleanly."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def article_document(article: Article, key: str, state: FileState | None, digest: str) -> dict[str, Any]:
-    """The Whoosh document for an article read from the file ``key``."""
-    document: dict[str, Any] = {
-        "id": article.id,
-        "path": key,
-        "link": article.link,
-        "title": article.title,
-        "description": article.description,
-        "body": article.body,
-        "tags": ", ".join(article.tags),
-        "tag_list": ",".join(article.tags),
-        "source": article.source,
-        "source_name": article.source,
-        "categories": " ".join(article.categories),
-        "category_list": ",".join(article.categories),
-        "mtime_ns": state.mtime_ns if state else API_MTIME,
-        "size": state.size if state else 0,
-        "digest": digest,
-        "slug": article.slug,
-        "image": article.image,
-    }
-    if article.date is not None:
-        utc = article.date.astimezone(timezone.utc).replace(tzinfo=None)
-        document["date"] = utc
-        document["month"] = utc.strftime("%Y-%m")
-    return document
+def read_here(jobs: list[tuple[str, str, str, str | None]], progress: ProgressCallback | None) -> Iterator[ReadResult]:
+    """Read files in this process (small batches), reporting progress."""
+    for done, result in enumerate(map(read_file, jobs), 1):
+        if progress:
+            progress(done, len(jobs))
+        yield result
 
 
 def indexed_files(reader: Any) -> dict[str, IndexedFile]:
     """What the index holds, keyed by file path, read from columns (cheap: no stored fields)."""
     if reader.doc_count_all() == 0:  # an empty index has no segments, hence no columns
         return {}
-    columns = {name: reader.column_reader(name) for name in ("path", "id", "size", "mtime_ns", "digest", "date")}
+    # Whole columns in document order (one pass each), then the documents not deleted.
+    paths, ids, sizes, mtimes, digests, dates = (
+        list(reader.column_reader(name)) for name in ("path", "id", "size", "mtime_ns", "digest", "date"))
     held: dict[str, IndexedFile] = {}
     for docnum in reader.all_doc_ids():
-        date = columns["date"][docnum]
-        held[columns["path"][docnum]] = IndexedFile(
-            id=columns["id"][docnum],
-            size=columns["size"][docnum],
-            mtime_ns=columns["mtime_ns"][docnum],
-            digest=columns["digest"][docnum],
+        date = dates[docnum]
+        held[paths[docnum]] = IndexedFile(
+            id=ids[docnum],
+            size=sizes[docnum],
+            mtime_ns=mtimes[docnum],
+            digest=digests[docnum],
             date=date if isinstance(date, datetime) and date.year > 1 else None,
         )
     return held
@@ -292,13 +227,22 @@ def _open_existing(index_dir: Path) -> Any:
     except IndexNotFoundError:
         return None
     storage.read_meta(generation)
-    return whoosh_index.open_dir(str(generation))
+    try:
+        return open_whoosh(str(generation))
+    except Exception as error:  # Whoosh reports damaged files with many exception types
+        raise damaged_index(index_dir, error) from None
+
+
+def damaged_index(index_dir: Path, error: BaseException) -> IndexDamagedError:
+    """The error for an index whose files Whoosh cannot read."""
+    return IndexDamagedError(f"{index_dir}: index files are damaged ({type(error).__name__}: {error!s:.80}); "
+                             f"{storage.REBUILD_HINT}")
 
 
 def _build_generation(index_dir: Path, corpus: Path, include_drafts: bool, progress: ProgressCallback | None) -> UpdateSummary:
     generation = storage.new_generation(index_dir)
     try:
-        ix = whoosh_index.create_in(str(generation), build_schema())
+        ix = create_whoosh(str(generation), build_schema())
         summary = _apply_changes(ix, {}, corpus, include_drafts, progress)
         summary.rebuilt = True
         storage.write_meta(generation, str(corpus))
@@ -310,8 +254,11 @@ def _build_generation(index_dir: Path, corpus: Path, include_drafts: bool, progr
 
 
 def _update_generation(ix: Any, corpus: Path, include_drafts: bool, progress: ProgressCallback | None) -> UpdateSummary:
-    with ix.searcher() as searcher:
-        held = indexed_files(searcher.reader())
+    try:
+        with ix.searcher() as searcher:
+            held = indexed_files(searcher.reader())
+    except Exception as error:  # damaged segment files surface when they are first read
+        raise damaged_index(Path(ix.storage.folder).parent, error) from None
     summary = _apply_changes(ix, held, corpus, include_drafts, progress)
     storage.write_meta(Path(ix.storage.folder), str(corpus))
     return summary
@@ -332,12 +279,19 @@ def _apply_changes(
         elif _still_skipped(remembered.get(key), state, held, on_disk):
             summary.skipped.append(Skip(key, remembered[key].reason, repeated=True))
         else:
-            jobs.append((key, str(state.path), str(corpus), known.digest if known else None))
+            jobs.append((key, state.path, str(corpus), known.digest if known else None))
     # Articles a program added through the API (mtime_ns < 0) have no file to disappear.
     removed = [key for key, indexed in held.items() if key not in on_disk and indexed.mtime_ns >= 0]
-    batch = _collect_articles(read_files(jobs, progress), on_disk, include_drafts, summary)
+    segments: list[Any] | None = None
+    if len(jobs) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) >= 2:
+        sizes = {job[0]: (on_disk[job[0]].size, on_disk[job[0]].mtime_ns) for job in jobs}
+        with SegmentWorkers(str(generation), sizes, include_drafts) as workers:
+            batch = _collect_articles(workers.results(jobs, progress), on_disk, include_drafts, summary)
+        segments = workers.segments
+    else:
+        batch = _collect_articles(read_here(jobs, progress), on_disk, include_drafts, summary)
     if batch.winners or removed or any(key in held for key in batch.retired):
-        _write(ix, batch, removed, held, on_disk, summary)
+        _write(ix, batch, removed, held, on_disk, summary, segments)
     storage.write_skips(generation, _skips_to_remember(summary, on_disk))
     with ix.searcher() as searcher:
         summary.total = searcher.doc_count()
@@ -367,7 +321,7 @@ def _skips_to_remember(summary: UpdateSummary, on_disk: dict[str, FileState]) ->
 class Batch:
     """The articles read in one run: one winner per id, and the files that must leave the index."""
 
-    winners: dict[str, tuple[ReadResult, Article]] = field(default_factory=dict)
+    winners: dict[str, tuple[ReadResult, Article | Story]] = field(default_factory=dict)
     # Files now skipped as drafts or as losing duplicates: an older indexed version must go.
     retired: list[str] = field(default_factory=list)
 
@@ -405,9 +359,10 @@ def _collect_articles(
     return batch
 
 
-def _newer(a: tuple[ReadResult, Article], b: tuple[ReadResult, Article], on_disk: dict[str, FileState]) -> tuple[Any, Any]:
+def _newer(a: tuple[ReadResult, Article | Story], b: tuple[ReadResult, Article | Story],
+           on_disk: dict[str, FileState]) -> tuple[Any, Any]:
     """Order two readings of one story: the newest date wins, then the newest file."""
-    def rank(item: tuple[ReadResult, Article]) -> tuple[float, int, str]:
+    def rank(item: tuple[ReadResult, Article | Story]) -> tuple[float, int, str]:
         result, article = item
         return (_timestamp(article.date), on_disk[result.key].mtime_ns, result.key)
     return (a, b) if rank(a) >= rank(b) else (b, a)
@@ -429,9 +384,15 @@ def _write(
     held: dict[str, IndexedFile],
     on_disk: dict[str, FileState],
     summary: UpdateSummary,
+    segments: list[Any] | None,
 ) -> None:
+    """Apply the batch in one commit: deletions, then the winners (written here, or kept from
+    the workers' ``segments``, whose other documents are marked deleted)."""
     holder_of = {indexed.id: key for key, indexed in held.items() if key in on_disk}
-    with ix.writer(limitmb=256) as writer:
+    kept: set[tuple[int, int]] = set()
+    spelling = SpellingLists()
+    writer = ix.writer(limitmb=WRITER_LIMIT_MB)
+    try:
         for key in removed + [key for key in batch.retired if key in held]:
             writer.delete_by_term("path", key)
             summary.deleted += 1
@@ -447,27 +408,72 @@ def _write(
                 writer.delete_by_term("path", other)
                 summary.deleted += 1
                 summary.skipped.append(_duplicate_skip(other, result.key))
-            _write_article(writer, article, result, held, on_disk, summary)
+            _count_article(writer, result, held, summary)
+            if segments is None:
+                assert not isinstance(article, Story)
+                state = on_disk.get(result.key)
+                add_article(writer, spelling, article, result.key, state.size if state else 0,
+                            state.mtime_ns if state else API_MTIME, result.digest)
+            else:
+                if held:  # as update_document: the id may be held under another (vanished) path
+                    writer.delete_by_term("id", doc_id)
+                kept.add((result.segment, result.docnum))
+        finished = _keep_only(segments or [], kept)
+    except BaseException:
+        abandon(writer)
+        raise
+    try:
+        writer.commit(mergetype=segment_merger(finished) if finished else None)
+    except BaseException:
+        abandon(writer)
+        raise
 
 
-def _replaces(article: Article, key: str, other: str, held: dict[str, IndexedFile], on_disk: dict[str, FileState]) -> bool:
+def abandon(writer: Any) -> None:
+    """Cancel a writer and free Whoosh's write lock, even when cancelling fails too (disk full):
+    otherwise the lock stays held until the writer is garbage collected."""
+    try:
+        writer.cancel()
+    except Exception:  # already failing; the lock below is what matters
+        pass
+    finally:
+        lock = getattr(writer, "writelock", None)
+        if lock is not None:
+            try:
+                lock.release()
+            except Exception:  # released by cancel() already
+                pass
+
+
+def _keep_only(segments: list[Any], kept: set[tuple[int, int]]) -> list[Any]:
+    """Mark deleted the documents of the workers' segments that did not win; drop empty ones."""
+    finished = []
+    for number, segment in enumerate(segments):
+        if segment is None:
+            continue
+        for docnum in range(segment.doc_count_all()):
+            if (number, docnum) not in kept:
+                segment.delete_document(docnum)
+        if segment.deleted_count() < segment.doc_count_all():
+            finished.append(segment)
+    return finished
+
+
+def _replaces(article: Article | Story, key: str, other: str, held: dict[str, IndexedFile],
+              on_disk: dict[str, FileState]) -> bool:
     """Whether a newly read file should replace the indexed file that has the same link."""
     mine = (_timestamp(article.date), on_disk[key].mtime_ns, key)
     theirs = (_timestamp(held[other].date), on_disk[other].mtime_ns, other)
     return mine >= theirs
 
 
-def _write_article(
-    writer: IndexWriter, article: Article, result: ReadResult,
-    held: dict[str, IndexedFile], on_disk: dict[str, FileState], summary: UpdateSummary,
-) -> None:
+def _count_article(writer: Any, result: ReadResult, held: dict[str, IndexedFile], summary: UpdateSummary) -> None:
+    """Count a winner as added or updated, deleting the version of its file the index held."""
     if result.key in held:
         writer.delete_by_term("path", result.key)
         summary.updated += 1
     else:
         summary.added += 1
-    # update_document also evicts a document with the same id held under another (vanished) path.
-    writer.update_document(**article_document(article, result.key, on_disk.get(result.key), result.digest))
 
 
 def watch_corpus(
@@ -495,14 +501,31 @@ def watch_corpus(
 def add_articles(ix: Any, articles: Iterable[Article]) -> int:
     """Add or replace articles given directly by a program; returns how many were written."""
     count = 0
-    with ix.writer() as writer:
+    spelling = SpellingLists()
+    with _writing(ix) as writer:
         for article in articles:
-            writer.update_document(**article_document(article, article.path, None, ""))
+            add_article(writer, spelling, article, article.path, 0, API_MTIME, "")
             count += 1
     return count
 
 
 def delete_ids(ix: Any, ids: Iterable[str]) -> int:
     """Delete articles by id; returns how many documents were deleted."""
-    with ix.writer() as writer:
+    with _writing(ix) as writer:
         return sum(writer.delete_by_term("id", doc_id) for doc_id in ids)
+
+
+@contextlib.contextmanager
+def _writing(ix: Any) -> Iterator[Any]:
+    """A writer that commits when the block ends and is abandoned cleanly when it raises."""
+    writer = ix.writer()
+    try:
+        yield writer
+    except BaseException:
+        abandon(writer)
+        raise
+    try:
+        writer.commit()
+    except BaseException:
+        abandon(writer)
+        raise

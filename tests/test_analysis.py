@@ -38,3 +38,22 @@ def test_labels_split_urls_without_stemming() -> None:
 def test_analyzers_survive_pickling_as_whoosh_stores_them() -> None:
     restored = pickle.loads(pickle.dumps(text_analyzer()))
     assert [t.text for t in restored("Flooding rivers")] == ["flood", "river"]
+
+
+def test_normalize_filter_gives_what_whooshs_three_filters_give() -> None:
+    from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+
+    from search.analysis import FOLD_MAP, WORD_PATTERN
+
+    whoosh_chain = (RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | CharsetFilter(FOLD_MAP)
+                    | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(stemfn=snowball_stem, cachesize=None))
+    texts = ["The Mayor's office: İstanbul ÆSIR, élections and the CAFÉ", "of the and a", "don’t stop 3.5% RISES",
+             "Protesters were protesting at the harbour; the police and the mayor were not."]
+    modes = [dict(positions=True), dict(mode="query"), dict(mode="query", removestops=False, chars=True),
+             dict(no_morph=True, positions=True), dict(positions=True, chars=True, removestops=False)]
+    for text in texts:
+        for mode in modes:
+            def tokens(analyzer: object) -> list[tuple[object, ...]]:
+                return [(t.text, t.stopped, getattr(t, "pos", None), getattr(t, "startchar", None))
+                        for t in analyzer(text, **mode)]  # type: ignore[operator]
+            assert tokens(text_analyzer()) == tokens(whoosh_chain), (text, mode)

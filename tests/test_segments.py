@@ -1,0 +1,91 @@
+"""Segments: worker processes write the same index a single writer would, spelling lists included."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from whoosh.fields import TEXT
+
+import search
+from search import indexing, storage
+from search.analysis import spelling_words, text_analyzer
+from search.indexing import update_index
+from search.segments import SpellingLists
+from search.whoosh_fixes import open_whoosh
+
+from .conftest import article_text, write_tiny_corpus
+
+QUERIES = ["strike", "harbour pay", '"interest rates"', "imigration~", "title:levee", "tag:transit",
+           "date:2026-07", "levee OR flood -millbrook", "drivrs"]
+
+
+def corpus_with_problems(folder: Path) -> Path:
+    """The tiny corpus plus a duplicate story, a draft and a file that is not an article."""
+    write_tiny_corpus(folder)
+    (folder / "strike-copy.md").write_text(article_text(
+        "Harbour Line drivers strike over pay (updated)", "<p>Drivers walked out again.</p>",
+        date="2026-07-08", link="https://news.example.org/a/strike"))
+    (folder / "draft.md").write_text(article_text("Unfinished zeppelin story", draft=True))
+    (folder / "broken.md").write_text("no front matter here\n")
+    return folder
+
+
+def held(index: Path) -> dict[str, str]:
+    with open_whoosh(str(storage.current_generation(index))).searcher() as searcher:
+        return {fields["path"]: fields["title"] for fields in searcher.all_stored_fields()}
+
+
+def answers(index: Path) -> list[tuple[int, list[str], str | None]]:
+    with search.open_index(index) as ix:
+        return [(r.total, [hit.path for hit in r.hits], r.suggestion) for r in map(ix.search, QUERIES)]
+
+
+@pytest.fixture
+def through_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send every batch, however small, through the worker processes."""
+    monkeypatch.setattr(indexing, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+
+
+def test_workers_build_what_one_writer_builds(tmp_path: Path, through_workers: None,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = corpus_with_problems(tmp_path / "corpus")
+    parallel = update_index(tmp_path / "parallel", corpus)
+    monkeypatch.setattr(indexing, "PARALLEL_THRESHOLD", 10**9)
+    serial = update_index(tmp_path / "serial", corpus)
+    assert (parallel.added, parallel.total) == (serial.added, serial.total) == (6, 6)
+    assert sorted(map(str, parallel.skipped)) == sorted(map(str, serial.skipped))
+    assert len(parallel.skipped) == 3  # the older duplicate, the draft, the broken file
+    assert held(tmp_path / "parallel") == held(tmp_path / "serial")
+    assert answers(tmp_path / "parallel") == answers(tmp_path / "serial")
+
+
+def test_an_update_through_workers_replaces_deletes_and_adds(tmp_path: Path, through_workers: None) -> None:
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    update_index(tmp_path / "ix", corpus)
+    (corpus / "flood.md").write_text(article_text("Levee repaired in Millbrook", "<p>Crews repaired the levee.</p>"))
+    (corpus / "heatwave.md").unlink()
+    (corpus / "new.md").write_text(article_text("Zeppelin returns to the harbour", "<p>An airship landed.</p>"))
+    summary = update_index(tmp_path / "ix", corpus)
+    assert (summary.added, summary.updated, summary.deleted, summary.total) == (1, 1, 1, 6)
+    titles = held(tmp_path / "ix")
+    assert titles["flood.md"] == "Levee repaired in Millbrook" and "heatwave.md" not in titles
+    with search.open_index(tmp_path / "ix") as ix:
+        assert [hit.path for hit in ix.search("zepelin~").hits] == ["new.md"]  # a word of the new segment
+        assert ix.search("repaired").total == 1 and ix.search("breach").total == 0
+
+
+def test_spelling_words_are_what_whoosh_spelling_collects() -> None:
+    field = TEXT(analyzer=text_analyzer(), spelling=True)
+    for text in ("The Mayor's office", "Protesters PROTESTED élections Café, café", "İstanbul ÆSIR 3.5% don’t",
+                 "of the and", ""):
+        assert spelling_words(text) == set(field.spellable_words(text)), text
+
+
+def test_each_spelling_word_is_written_once_per_segment() -> None:
+    lists = SpellingLists()
+    first = lists.add_to({"title": "Harbour strike", "body": "Drivers strike over pay"})
+    second = lists.add_to({"title": "Harbour news", "body": "Drivers and ferries"})
+    assert first["spell_title"] == "harbour strike" and first["spell_body"] == "drivers pay strike"
+    assert second["spell_title"] == "news" and second["spell_body"] == "ferries"
+    assert "spell_body" not in lists.add_to({"title": "", "body": "strike pay"})

@@ -1,0 +1,39 @@
+"""Whoosh fixes: plain file reads, cached missing columns, and fuzzy terms across segments."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from whoosh.reading import IndexReader
+
+from search import storage
+from search.indexing import add_articles, update_index
+from search.whoosh_fixes import open_whoosh
+
+from .conftest import article_text
+
+
+def test_fuzzy_terms_of_several_segments_are_whooshs_own_answer(tmp_path: Path, tiny_corpus: Path) -> None:
+    update_index(tmp_path / "ix", tiny_corpus)
+    (tiny_corpus / "extra.md").write_text(article_text("Imigration office opens", "<p>Immigrants queue.</p>"))
+    update_index(tmp_path / "ix", tiny_corpus)  # a second segment
+    ix = open_whoosh(str(storage.current_generation(tmp_path / "ix")))
+    assert not ix.storage.supports_mmap
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        assert len(reader.leaf_readers()) == 2
+        for word, distance in (("immigraton", 1), ("imigration", 2), ("harbor", 1), ("zzzz", 1)):
+            fast = set(reader.terms_within("spell_body", word, distance))
+            slow = set(IndexReader.terms_within(reader, "spell_body", word, distance))  # Whoosh's scan
+            assert fast == slow, word
+        assert {"immigration", "imigration"} <= set(reader.terms_within("spell_title", "imigration", 1)) | \
+            set(reader.terms_within("spell_body", "imigration", 1))
+
+
+def test_api_added_articles_are_searchable_by_spelling(tmp_path: Path, tiny_corpus: Path) -> None:
+    import search
+    update_index(tmp_path / "ix", tiny_corpus)
+    article = search.Article(id="api-1", path="api-1", title="Zeppelin hangar", description="", body="Airships return.",
+                             tags=(), categories=(), source="", link="", slug="", image="", date=None, draft=False)
+    add_articles(open_whoosh(str(storage.current_generation(tmp_path / "ix"))), [article])
+    with search.open_index(tmp_path / "ix") as ix:
+        assert [hit.id for hit in ix.search("zepelin~").hits] == ["api-1"]
