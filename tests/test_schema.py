@@ -11,7 +11,8 @@ def test_prose_fields_are_searchable_and_weighted() -> None:
     for field in SEARCH_FIELDS:
         assert schema[field].scorable
         assert FIELD_WEIGHTS[field] > 0
-    assert FIELD_WEIGHTS["title"] > FIELD_WEIGHTS["body"]
+    # The weights themselves are chosen by measurement (benchmarks/relevance.py), not fixed here.
+    assert set(FIELD_WEIGHTS) == set(SEARCH_FIELDS)
 
 
 def test_display_and_filter_fields_are_kept() -> None:
