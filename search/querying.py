@@ -9,6 +9,8 @@ Parts:
 - ``parse_query``: text to a Whoosh query, or ``QueryError``.
 - ``SearchOptions`` and ``run_search``: run a query on a searcher and return ``Results``.
 - ``weighting``: the BM25F model with the parameters newsearch ranks with (``NewsBM25F``).
+- ``combine_fields``: scores a word searched in several fields as one BM25F term
+  (``FieldsTerm``), so a title that repeats the body does not count the same words twice.
 - ``add_feedback``: pseudo-relevance feedback for plain word queries: the best match's most
   distinctive words raise the score of the articles that share them.
 """
@@ -48,7 +50,7 @@ SORTS = ("relevance", "newest", "oldest")
 # BM25 parameters: K1 and B for all fields, and a smaller B for short fields so a long title is
 # not punished like a long body (chosen by measurement; see README, "Relevance").
 BM25_K1 = 1.2
-BM25_B = 0.4
+BM25_B = 0.6
 FIELD_B = {"title_B": 0.3, "tags_B": 0.3, "description_B": 0.5}
 
 # How much a document matching more of a query's words outranks one matching fewer.
@@ -286,6 +288,98 @@ def _fuzzy_alternatives(fuzzy: wq.FuzzyTerm, searcher: Any) -> wq.Query:
     return wq.Or([wq.Term(fuzzy.fieldname, stem, boost=fuzzy.boost) for stem in sorted(stems)])
 
 
+def combine_fields(query: wq.Query) -> wq.Query:
+    """``query`` with each word ORed over several prose fields made one ``FieldsTerm``.
+
+    Whoosh's BM25F adds up a separate BM25 score per field, so a word in the title and the body
+    is counted (and saturated) twice, and a title that merely repeats the opening of the body
+    (as the reader makes when an article has none) outweighs the body itself. Real BM25F adds
+    the field-weighted frequencies first and saturates once (measured: TIME MAP 0.60 against
+    0.46 at title weight 2.5; see benchmarks/RESULTS.md, "Relevance").
+    """
+    if isinstance(query, wq.Or):
+        words: dict[str, list[wq.Term]] = {}
+        rest: list[wq.Query] = []
+        for sub in query.subqueries:
+            if type(sub) is wq.Term and sub.fieldname in FIELD_WEIGHTS:
+                words.setdefault(sub.text, []).append(sub)
+            else:
+                rest.append(combine_fields(sub))
+        subs = [FieldsTerm(terms) if len({t.fieldname for t in terms}) > 1 else terms[0] if len(terms) == 1
+                else wq.Or(terms) for terms in words.values()]
+        return type(query)(subs + rest, boost=query.boost, minmatch=query.minmatch, scale=query.scale)
+    return query.apply(combine_fields) if query.children() else query
+
+
+class FieldsTerm(wq.WrappingQuery):  # type: ignore[misc]
+    """One word in several fields, scored as one BM25F term.
+
+    The score is ``idf * x * (K1 + 1) / (x + K1)`` with ``x`` the sum over fields of the field
+    weight times the word's frequency there, length-normalised with the field's B; idf is BM25's
+    for the field where the word is most common. A boost the user typed (``word^3``) multiplies
+    the score. The field terms stay visible as matched terms, so snippets highlight as before.
+    """
+
+    def __init__(self, terms: list[wq.Term]) -> None:
+        self.terms = terms
+        self.child = wq.Or(terms)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.terms!r})"
+
+    def _rewrap(self, child: wq.Query) -> wq.Query:
+        if isinstance(child, wq.Or) and all(type(sub) is wq.Term for sub in child.subqueries):
+            return self.__class__(list(child.subqueries))
+        return child  # the field terms were rewritten into something else: score that as it is
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        if context is not None:
+            context = context.set(needs_current=True)  # the field matchers must sit on each match
+        child = self.child.matcher(searcher, context)
+        if not child.is_active() or (context is not None and context.weighting is None):
+            return child
+        parent = searcher.get_parent()
+        fields: dict[str, tuple[float, float, float]] = {}
+        boost = 0.0
+        frequency = 0
+        for term in self.terms:
+            weight = FIELD_WEIGHTS.get(term.fieldname, 1.0)
+            b = FIELD_B.get(f"{term.fieldname}_B", BM25_B)
+            fields[term.fieldname] = (weight, b, parent.avg_field_length(term.fieldname) or 1.0)
+            boost = max(boost, term.boost / weight)
+            frequency = max(frequency, parent.doc_frequency(term.fieldname, term.text))
+        idf = bm25_idf(parent.doc_count_all(), frequency) * boost
+        return _FieldsTermMatcher(child, searcher, fields, idf)
+
+
+class _FieldsTermMatcher(WrappingMatcher):  # type: ignore[misc]
+    """Scores the current document from the field matchers under it (see ``FieldsTerm``)."""
+
+    def __init__(self, child: Any, searcher: Any, fields: dict[str, tuple[float, float, float]], idf: float) -> None:
+        super().__init__(child)
+        self.searcher = searcher
+        self.fields = fields
+        self.idf = idf
+        self.leaves = list(child.term_matchers())
+
+    def _replacement(self, newchild: Any) -> Any:
+        return self.__class__(newchild, self.searcher, self.fields, self.idf)
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def score(self) -> float:
+        docnum = self.child.id()
+        x = 0.0
+        for leaf in self.leaves:
+            if leaf.is_active() and leaf.id() == docnum:
+                field = leaf.term()[0]
+                weight, b, average = self.fields[field]
+                length = self.searcher.doc_field_length(docnum, field, 1)
+                x += weight * leaf.weight() / (1 - b + b * length / average)
+        return self.idf * x * (BM25_K1 + 1) / (x + BM25_K1)
+
+
 # Pseudo-relevance feedback (measured on TIME and on Reuters topics; see README, "Relevance"):
 # the words that best characterise the top article (frequent in it, rare in the index) are added
 # to a plain word query as body terms, each weighted at most FEEDBACK_WEIGHT of a typed word.
@@ -355,22 +449,23 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str]) -> list[tup
 
 def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],
                  restriction: wq.Query | None = None) -> wq.Query:
-    """``parsed`` with feedback terms that only add score, for a plain word query; else as is.
+    """``parsed`` (fields combined) with feedback terms that only add score, for a plain word query.
 
     The articles found, their count and their highlighted words stay those of the query typed:
     the feedback terms rank the matches (``FeedbackBoost``) but never match on their own.
     """
+    base = combine_fields(parsed)
     words = plain_words(parsed, fields)
     if words is None or FEEDBACK_FIELD not in fields:
-        return parsed
-    seed = parsed if restriction is None else wq.And([parsed, restriction])
+        return base
+    seed = base if restriction is None else wq.And([base, restriction])
     terms = feedback_terms(searcher, seed, words)
     if not terms:
-        return parsed
+        return base
     strongest = terms[0][1]
     extra = [wq.Term(FEEDBACK_FIELD, term, boost=FEEDBACK_WEIGHT * weight / strongest * FIELD_WEIGHTS[FEEDBACK_FIELD])
              for term, weight in terms]
-    return FeedbackBoost(parsed, extra)
+    return FeedbackBoost(base, extra)
 
 
 class FeedbackBoost(wq.WrappingQuery):  # type: ignore[misc]
@@ -475,8 +570,8 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     parsed = expand_fuzzy(parsed, searcher)
     restriction = date_filter(options)
     ranked = parsed
-    if options.feedback and options.sort == "relevance":
-        ranked = add_feedback(searcher, parsed, options.fields, restriction)
+    if options.sort == "relevance":
+        ranked = add_feedback(searcher, parsed, options.fields, restriction) if options.feedback else combine_fields(parsed)
     if restriction is not None:
         parsed = wq.And([parsed, restriction])
         ranked = wq.And([ranked, restriction])

@@ -124,13 +124,13 @@ def test_time_collection(tmp_path: Path) -> None:
     """The figures on TIME stay at their measured level (see benchmarks/RESULTS.md, "Relevance").
 
     The issue's target (MAP 0.70, P@10 0.30) is not asserted: with these judgments no engine
-    measured comes near it (the judgments past article 377 point two articles too far on; see
-    RESULTS.md). The floor guards the measured default settings against regressions.
+    measured comes near it (the judgments of articles 378 and later point two articles too far
+    on; see RESULTS.md). The floor guards the measured defaults (0.633, 0.276) against regressions.
     """
     corpus = tmp_path / "time"
     subprocess.run([sys.executable, str(SHARED / "tools" / "make_corpus.py"), "time", str(TIME), str(corpus)],
                    check=True, capture_output=True)
     [result] = relevance.evaluate(corpus, TIME / "queries.tsv", TIME / "qrels.txt", ["newsearch"], time_top10=False)
     assert result.queries == 83
-    assert result.map >= 0.615
+    assert result.map >= 0.62
     assert result.p10 >= 0.27
