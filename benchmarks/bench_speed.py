@@ -8,8 +8,9 @@ For each repeat, in this order, every figure from a fresh process:
 - Full build, end to end from the files: ``newsearch index CORPUS --index DIR`` (the real CLI,
   with its worker processes); for FTS5 and tantivy a child process that reads every file with
   ``search.load_article`` (newsearch's own reader, one file after another, as a program using
-  those engines would) and adds it. Wall time, index size on disk, and peak memory: the largest
-  sum of the resident memory of the process and all its children, sampled every 50 ms.
+  those engines would) and adds it. Wall time; CPU time (user + system, children included: on a
+  shared machine it varies less than wall time); index size on disk; and peak memory: the
+  largest sum of the resident memory of the process and all its children, sampled every 50 ms.
 - Query latency over the fixed query set (``benchmarks/queries.txt``): a child process opens the
   index, runs every query once, then ``--passes`` more times; a query's latency is its median,
   and p50/p95 are taken over the queries. newsearch returns the top 10 with snippets and the
@@ -32,6 +33,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import re
 import shutil
 import sqlite3
@@ -89,8 +91,18 @@ def tree_rss(root: int) -> int:
     return total
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process and their waited-for children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_measured(command: Sequence[str], **options: Any) -> tuple[float, int, subprocess.CompletedProcess[str]]:
-    """Run ``command``; return its wall seconds, peak memory of its process tree, and the result."""
+    """Run ``command``; return its wall seconds, peak memory of its process tree, and the result.
+
+    ``run_measured.cpu`` is set to the CPU seconds the command and its children used.
+    """
+    cpu_before = children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options)
     peak = 0
@@ -108,6 +120,7 @@ def run_measured(command: Sequence[str], **options: Any) -> tuple[float, int, su
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
+    run_measured.cpu = children_cpu() - cpu_before  # type: ignore[attr-defined]
     result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, command))} failed ({process.returncode}): {stderr[-2000:]}")
@@ -410,6 +423,7 @@ def newsearch_repeat(corpus: Path, work: Path, queries: Path, passes: int) -> di
     figures: dict[str, Any] = {}
     build = [*NEWSEARCH, "index", str(corpus), "--index", str(index), "-q"]
     figures["build_s"], peak, _ = run_measured(build, cwd=ROOT)
+    figures["build_cpu_s"] = run_measured.cpu  # type: ignore[attr-defined]
     figures["build_peak_mb"] = peak / 2**20
     figures["size_mb"] = disk_size(storage_generation(index)) / 2**20
     figures.update(query_figures("newsearch", index, queries, passes))
@@ -440,6 +454,7 @@ def peer_repeat(engine: str, corpus: Path, work: Path, queries: Path, passes: in
     figures: dict[str, Any] = {}
     command = [sys.executable, __file__, "--child", "build", engine, str(corpus), str(target)]
     figures["build_s"], peak, result = run_measured(command)
+    figures["build_cpu_s"] = run_measured.cpu  # type: ignore[attr-defined]
     figures["build_peak_mb"] = peak / 2**20
     figures["read_s"] = json.loads(result.stdout)["read_seconds"]
     figures["size_mb"] = disk_size(target) / 2**20
@@ -458,7 +473,8 @@ def engine_available(engine: str) -> str | None:
 
 # --- reporting -----------------------------------------------------------------------------
 
-COMPARED = [("build_s", "full build, s"), ("size_mb", "index size, MB"), ("build_peak_mb", "build peak memory, MB"),
+COMPARED = [("build_s", "full build, s"), ("build_cpu_s", "full build, CPU s"), ("size_mb", "index size, MB"),
+            ("build_peak_mb", "build peak memory, MB"),
             ("query_p50_ms", "query p50, ms"), ("query_p95_ms", "query p95, ms")]
 OWN = [("noop_s", "no-op re-index, s"), ("add_1pct_s", "+1 % new articles, s"), ("cold_query_s", "cold CLI search, s"),
        ("import_search_s", "python -c 'import search', s"), ("python_start_s", "python -c pass, s")]

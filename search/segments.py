@@ -40,8 +40,18 @@ CHUNK_FILES = 64
 CHUNKS_AHEAD = 2
 
 # Memory for each writer's posting buffer before it spills sorted runs to disk (Whoosh's
-# estimate, which undercounts Python's overhead about twofold).
-WRITER_LIMIT_MB = 128
+# estimate; the process grows by about 1.6 times as much). 192 holds a worker's half of the
+# Reuters corpus (1M postings): spilling and merging runs costs a fifth of a worker's time.
+WRITER_LIMIT_MB = 192
+
+
+def worker_limit_mb(files: int) -> int:
+    """A worker's posting buffer for a batch of ``files``, keeping a whole build within ~1 GB.
+
+    Beyond 100,000 files the buffers spill anyway, and the main process needs about 1 KB per
+    file (what it knows of each, to resolve duplicates), so the workers make do with less.
+    """
+    return WRITER_LIMIT_MB if files <= 100_000 else WRITER_LIMIT_MB // 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +168,7 @@ def add_article(writer: Any, spelling: SpellingLists, article: Article, key: str
 # --- worker processes --------------------------------------------------------------------
 
 Job = tuple[str, str, str, str | None]  # key, path, corpus root, digest known for the key
-Sizes = dict[str, tuple[int, int]]  # key -> (size, mtime_ns) found by the scan
+Sizes = Callable[[str], tuple[int, int]]  # key -> (size, mtime_ns) found by the scan
 
 
 class SegmentWorkers:
@@ -170,11 +180,14 @@ class SegmentWorkers:
 
     Workers are spawned, not forked: a forked one would inherit the writer lock's descriptor.
     Each talks to the main process over a pipe of its own, so a worker whose main process died
-    (even by SIGKILL) gets EOF at its next message and exits.
+    (even by SIGKILL) gets EOF at its next message and exits. Results carry no digest: the
+    documents hold it, and the main process keeps a result per file of a big corpus.
     """
 
-    def __init__(self, folder: str, sizes: Sizes, include_drafts: bool, count: int | None = None) -> None:
+    def __init__(self, folder: str, sizes: Sizes, include_drafts: bool, count: int | None = None,
+                 limit_mb: int = WRITER_LIMIT_MB) -> None:
         self.folder = folder
+        self.limit_mb = limit_mb
         self.sizes = sizes
         self.include_drafts = include_drafts
         self.count = max(1, count or os.cpu_count() or 1)
@@ -186,8 +199,8 @@ class SegmentWorkers:
         context = multiprocessing.get_context("spawn")
         for _ in range(self.count):
             mine, theirs = context.Pipe()
-            process = context.Process(target=_worker_main, args=(theirs, self.folder, self.include_drafts),
-                                      daemon=True)
+            process = context.Process(target=_worker_main, daemon=True,
+                                      args=(theirs, self.folder, self.include_drafts, self.limit_mb))
             process.start()
             theirs.close()
             self._processes.append(process)
@@ -200,21 +213,26 @@ class SegmentWorkers:
         for process in self._processes:
             if exc[0] is not None:
                 process.kill()
-            process.join(timeout=None if exc[0] is None else 5)
+            process.join(timeout=60 if exc[0] is None else 5)
+            if process.is_alive():
+                process.kill()
 
     def results(self, jobs: list[Job], progress: Callable[[int, int], None] | None = None) -> Iterator[ReadResult]:
         """Hand the jobs out chunk by chunk and yield the results as they come back."""
-        chunks = [[(*job, *self.sizes[job[0]]) for job in jobs[start:start + CHUNK_FILES]]
-                  for start in range(0, len(jobs), CHUNK_FILES)]
-        chunks.reverse()  # popped from the end, so handed out in order
+        starts = list(range(0, len(jobs), CHUNK_FILES))
+        starts.reverse()  # popped from the end, so handed out in order
+        sizes = self.sizes
+
+        def chunk(start: int) -> list[tuple[Any, ...]]:
+            return [(*job, *sizes(job[0])) for job in jobs[start:start + CHUNK_FILES]]
         number_of = {id(connection): number for number, connection in enumerate(self._connections)}
         queued = dict.fromkeys(number_of, 0)
         segments: dict[int, Any] = {}
         done = 0
 
         def feed(connection: Connection) -> None:
-            if chunks:
-                connection.send(chunks.pop())
+            if starts:
+                connection.send(chunk(starts.pop()))
                 queued[id(connection)] += 1
             elif queued[id(connection)] == 0:
                 connection.send(None)  # finish the segment
@@ -243,16 +261,16 @@ class SegmentWorkers:
                     done += 1
                     if progress:
                         progress(done, len(jobs))
-                    yield ReadResult(key, digest, Story(*story) if story else None, error, unchanged, number, docnum)
+                    yield ReadResult(key, "", Story(*story) if story else None, error, unchanged, number, docnum)
         self.segments = [segments[number] for number in range(len(self._connections))]
 
 
-def _worker_main(connection: Connection, folder: str, include_drafts: bool) -> None:
+def _worker_main(connection: Connection, folder: str, include_drafts: bool, limit_mb: int) -> None:
     """A worker: write the articles of the chunks it is sent into one new segment."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     try:
-        # No locks: the main process holds newsearch's and Whoosh's for the whole run.
-        writer = SegmentWriter(open_whoosh(folder), _lk=False, limitmb=WRITER_LIMIT_MB)
+        # No Whoosh lock: the main process holds newsearch's writer lock for the whole run.
+        writer = SegmentWriter(open_whoosh(folder), _lk=False, limitmb=limit_mb)
         spelling = SpellingLists()
         while (chunk := connection.recv()) is not None:
             connection.send(("results", [_write_one(writer, spelling, job, include_drafts) for job in chunk]))
