@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from . import indexing, storage
 from .dates import since_bound, until_bound
 from .errors import IndexDamagedError, IndexNotFoundError, QueryError
-from .querying import SearchOptions, run_search, weighting
+from .querying import SearchOptions, run_search
+from .ranking import weighting
 from .results import Hit, Results
 from .schema import SEARCH_FIELDS, build_schema
 from .snippets import lead_snippet

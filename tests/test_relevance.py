@@ -11,7 +11,8 @@ from types import ModuleType
 import pytest
 
 import search
-from search.querying import FeedbackBoost, SearchOptions, add_feedback, parse_query, plain_words, run_search
+from search.querying import SearchOptions, parse_query, run_search
+from search.ranking import FeedbackBoost, add_feedback, plain_words
 from search.schema import SEARCH_FIELDS, build_schema
 
 ROOT = Path(__file__).resolve().parents[1]
