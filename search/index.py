@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import indexing, storage
 from .dates import since_bound, until_bound
-from .errors import IndexDamagedError, IndexNotFoundError, QueryError
+from .errors import IndexNotFoundError, QueryError
 from .querying import SearchOptions, run_search
 from .ranking import weighting
 from .results import Hit, Results
@@ -96,7 +96,7 @@ class Index:
                 try:
                     self._whoosh = open_whoosh(str(generation))
                 except Exception as error:  # Whoosh reports damage with many exception types.
-                    raise _damaged(self.path, error) from None
+                    raise storage.damaged_index(self.path, error) from None
                 self._generation = generation
             return self._whoosh
 
@@ -111,7 +111,7 @@ class Index:
             try:
                 searcher = ix.searcher(weighting=weighting())
             except Exception as error:  # damaged segment files surface here
-                raise _damaged(self.path, error) from None
+                raise storage.damaged_index(self.path, error) from None
         elif not searcher.up_to_date():
             # Not searcher.refresh(): it reuses segment readers by name, and a reused reader
             # keeps the deletions it was opened with, so deleted articles would still be found.
@@ -206,11 +206,6 @@ class Index:
         """Delete the article with this id; True if there was one."""
         with storage.writer_lock(self.path, wait):
             return indexing.delete_ids(self._whoosh_index(), [article_id]) > 0
-
-
-def _damaged(path: Path, error: Exception) -> IndexDamagedError:
-    return IndexDamagedError(f"{path}: index files are damaged ({type(error).__name__}: {error!s:.80}); "
-                             f"{storage.REBUILD_HINT}")
 
 
 def _bound(value: DateBound, *, start: bool) -> datetime | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import storage
-from .errors import IndexDamagedError, IndexNotFoundError
+from .errors import IndexNotFoundError
 from .schema import build_schema
 from .segments import (
     API_MTIME,
@@ -231,13 +231,7 @@ def _open_existing(index_dir: Path) -> Any:
     try:
         return open_whoosh(str(generation))
     except Exception as error:  # Whoosh reports damaged files with many exception types
-        raise damaged_index(index_dir, error) from None
-
-
-def damaged_index(index_dir: Path, error: BaseException) -> IndexDamagedError:
-    """The error for an index whose files Whoosh cannot read."""
-    return IndexDamagedError(f"{index_dir}: index files are damaged ({type(error).__name__}: {error!s:.80}); "
-                             f"{storage.REBUILD_HINT}")
+        raise storage.damaged_index(index_dir, error) from None
 
 
 def _build_generation(index_dir: Path, corpus: Path, include_drafts: bool, progress: ProgressCallback | None) -> UpdateSummary:
@@ -259,7 +253,7 @@ def _update_generation(ix: Any, corpus: Path, include_drafts: bool, progress: Pr
         with ix.searcher() as searcher:
             held = indexed_files(searcher.reader())
     except Exception as error:  # damaged segment files surface when they are first read
-        raise damaged_index(Path(ix.storage.folder).parent, error) from None
+        raise storage.damaged_index(Path(ix.storage.folder).parent, error) from None
     summary = _apply_changes(ix, held, corpus, include_drafts, progress)
     storage.write_meta(Path(ix.storage.folder), str(corpus))
     return summary

@@ -43,6 +43,12 @@ GENERATION_PREFIX = "gen-"
 REBUILD_HINT = "run `newsearch index --rebuild` to build it again"
 
 
+def damaged_index(root: Path, error: BaseException) -> IndexDamagedError:
+    """The error for an index whose files Whoosh cannot read, naming the fix."""
+    return IndexDamagedError(f"{root}: index files are damaged ({type(error).__name__}: {error!s:.80}); "
+                             f"{REBUILD_HINT}")
+
+
 @dataclass(frozen=True)
 class IndexMeta:
     """What an index generation records about itself."""
