@@ -191,10 +191,14 @@ def _progress_bar(as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
 @click.option("--since", help="Only articles from this date on (2026-01-08, 2026-01, 'last week', '3 days ago').")
 @click.option("--until", help="Only articles up to this date (inclusive of the day or month named).")
+@click.option("--recent", is_flag=True, help="Rank newer articles higher (relevance sort; half-life 14 days).")
+@click.option("--half-life", "half_life", type=float, metavar="DAYS",
+              help="Days after which the --recent bonus halves (implies --recent).")
 @click.option("--facets", is_flag=True, help="Also print counts by source, tag and month.")
 @output_options
 def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: int, sort: str,
-                   since: str | None, until: str | None, facets: bool, as_json: bool, color: str) -> None:
+                   since: str | None, until: str | None, recent: bool, half_life: float | None,
+                   facets: bool, as_json: bool, color: str) -> None:
     """Search the index for QUERY and print ranked hits with highlighted fragments.
 
     \b
@@ -206,7 +210,7 @@ def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: in
     ix = open_existing(index_dir)
     with friendly_errors():
         results = ix.search(" ".join(query), limit=limit, page=page, sort=sort, since=since, until=until,
-                            facets=facets, highlight=None)
+                            facets=facets, highlight=None, recent=half_life if half_life is not None else recent)
     show_results(results, as_json=as_json, color=display.want_color("never" if as_json else color, sys.stdout),
                  facets=facets)
     if not results.total:

@@ -22,6 +22,7 @@ from .dates import since_bound, until_bound
 from .errors import IndexNotFoundError, QueryError
 from .querying import SearchOptions, run_search
 from .ranking import weighting
+from .recency import DEFAULT_HALF_LIFE_DAYS
 from .results import Hit, Results
 from .schema import SEARCH_FIELDS, build_schema
 from .snippets import lead_snippet
@@ -135,8 +136,12 @@ class Index:
         fields: tuple[str, ...] | list[str] | None = None,
         highlight: str | None = "text",
         facets: bool = False,
+        recent: bool | float = False,
     ) -> Results:
         """Search the index; ``since``/``until`` take datetimes or the query language's date forms.
+
+        ``recent`` boosts newer articles: True with a half-life of two weeks, a number for
+        another half-life in days (relevance sort only; see ``search.recency``).
 
         Raises ``QueryError`` for a query or option it cannot understand.
         """
@@ -144,7 +149,7 @@ class Index:
             limit=limit, page=page, sort=sort,
             since=_bound(since, start=True), until=_bound(until, start=False),
             fields=tuple(fields) if fields else SEARCH_FIELDS,
-            highlight=highlight, facets=facets,
+            highlight=highlight, facets=facets, recent=_half_life(recent),
         )
         return run_search(self._searcher(), query, options)
 
@@ -206,6 +211,13 @@ class Index:
         """Delete the article with this id; True if there was one."""
         with storage.writer_lock(self.path, wait):
             return indexing.delete_ids(self._whoosh_index(), [article_id]) > 0
+
+
+def _half_life(recent: bool | float) -> float | None:
+    """``recent`` as ``SearchOptions.recent``: None for no boost, else the half-life in days."""
+    if recent is True:
+        return DEFAULT_HALF_LIFE_DAYS
+    return None if recent is False else float(recent)
 
 
 def _bound(value: DateBound, *, start: bool) -> datetime | None:

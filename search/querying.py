@@ -37,6 +37,7 @@ from whoosh.qparser.plugins import Plugin
 from . import dates
 from .errors import QueryError
 from .ranking import add_feedback, combine_fields
+from .recency import RecencyBoost, reference_date
 from .results import Hit, Results
 from .schema import FIELD_ALIASES, FIELD_WEIGHTS, SEARCH_FIELDS
 from .snippets import make_snippets, title_spans
@@ -269,6 +270,7 @@ class SearchOptions:
     snippets: int = 2
     facets: bool = False
     feedback: bool = True  # pseudo-relevance feedback for plain word queries sorted by relevance
+    recent: float | None = None  # the recency boost's half-life in days; None: no boost
 
     def validate(self) -> None:
         """Raise ``QueryError`` for options out of range."""
@@ -283,6 +285,10 @@ class SearchOptions:
         unknown = [f for f in self.fields if f not in SEARCH_FIELDS]
         if unknown or not self.fields:
             raise QueryError(f"cannot search fields {unknown or '()'}; use some of {', '.join(SEARCH_FIELDS)}")
+        if self.recent is not None and not (0 < self.recent < math.inf):
+            raise QueryError(f"the recency half-life must be a positive number of days, not {self.recent}")
+        if self.recent is not None and self.sort != "relevance":
+            raise QueryError(f"the recency boost reorders relevance ranking; it cannot be used with sort={self.sort}")
         if self.since and self.until and self.since >= self.until:
             raise QueryError("--since must be before --until")
 
@@ -310,6 +316,8 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     ranked = parsed
     if options.sort == "relevance":
         ranked = add_feedback(searcher, parsed, options.fields, restriction) if options.feedback else combine_fields(parsed)
+        if options.recent is not None:
+            ranked = RecencyBoost(ranked, reference_date(searcher, now), options.recent)
     if restriction is not None:
         parsed = wq.And([parsed, restriction])
         ranked = wq.And([ranked, restriction])
@@ -338,10 +346,16 @@ FACETS = {"source": "source_name", "tag": "tag_list", "month": "month"}
 SUGGEST_BELOW = 3
 
 
+# Undated articles hold 0 in the date column: oldest first would list them before everything.
+_UNDATED_LAST = sorting.TranslateFacet(lambda when: when or 2 ** 64, sorting.FieldFacet("date"))
+
+
 def _search_page(searcher: Any, parsed: wq.Query, options: SearchOptions) -> Any:
     extra: dict[str, Any] = {}
-    if options.sort != "relevance":
-        extra = {"sortedby": "date", "reverse": options.sort == "newest"}
+    if options.sort == "newest":
+        extra = {"sortedby": "date", "reverse": True}
+    elif options.sort == "oldest":
+        extra = {"sortedby": _UNDATED_LAST}
     if options.facets:
         extra["groupedby"] = {
             name: sorting.FieldFacet(column, allow_overlap=(name == "tag"), maptype=sorting.Count)

@@ -15,6 +15,7 @@ prints with ``display``, which cleans every string that came from an article.
 """
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import subprocess
@@ -53,6 +54,7 @@ the next page. Commands (any unambiguous prefix works, e.g. :n, :o 3):
   :open N                         read hit N in full (in a pager on a terminal)
   :related N                      articles like hit N
   :sort relevance|newest|oldest   the order of results
+  :recent [DAYS|off]              newer articles first among the relevant (half-life 14 days)
   :since DATE, :until DATE        keep only articles from / up to DATE until cleared
                                   (2026-07, 'last week', '3 days ago'; no DATE clears)
   :facets                         counts by source, tag and month for the current query
@@ -83,18 +85,21 @@ class Session:
     sort: str = "relevance"
     since: str | None = None
     until: str | None = None
+    recent: bool | float = False  # the API's ``recent``: off, on, or a half-life in days
     json: bool = False
     shown: Results | None = None
 
     def search(self, query: str, page: int = 1, *, facets: bool = False) -> Results:
         """Run ``query`` with the session's sort and date filters."""
         return self.index.search(query, limit=PAGE_SIZE, page=page, sort=self.sort, since=self.since,
-                                 until=self.until, highlight=None, facets=facets)
+                                 until=self.until, highlight=None, facets=facets,
+                                 recent=self.recent)
 
     def prompt(self) -> str:
         """The prompt, naming the sort order, filters and JSON mode when they are not the default."""
         state = [self.sort] if self.sort != "relevance" else []
         state += [f"{name} {value}" for name, value in (("since", self.since), ("until", self.until)) if value]
+        state += ["recent"] if self.recent is True else [f"recent {self.recent:g}d"] if self.recent else []
         state += ["json"] if self.json else []
         return f"newsearch [{display.clean(', '.join(state))}]> " if state else "newsearch> "
 
@@ -224,7 +229,32 @@ def cmd_sort(session: Session, arg: str) -> None:
     if order not in SORTS:
         raise UsageError(f"sort by {', '.join(SORTS)}, e.g. :sort newest")
     session.sort = order
+    if order != "relevance" and session.recent:
+        session.recent = False  # the boost reorders relevance; a date order replaces it
+        note("recency boost off")
     note(f"sorted by {order}")
+    rerun(session)
+
+
+def cmd_recent(session: Session, arg: str) -> None:
+    """:recent [DAYS|off]: rank newer articles higher (half-life DAYS, 14 by default), or stop."""
+    value = arg.strip().lower()
+    if value == "off":
+        session.recent = False
+        note("recency boost off")
+        rerun(session)
+        return
+    try:
+        days = float(value) if value else None
+    except ValueError:
+        raise UsageError(f"not a number of days: {display.clean(value)!r}; e.g. :recent 7, or :recent off") from None
+    if days is not None and not 0 < days < math.inf:
+        raise UsageError(f"the half-life must be a positive number of days, not {display.clean(value)}")
+    session.recent = True if days is None else days
+    if session.sort != "relevance":
+        session.sort = "relevance"
+        note("sorted by relevance")
+    note(f"recency boost on{f', half-life {days:g} days' if days else ''} (:recent off stops it)")
     rerun(session)
 
 
@@ -268,11 +298,11 @@ def cmd_quit(_session: Session, _arg: str) -> None:
 
 
 COMMANDS: dict[str, Callable[[Session, str], None]] = {
-    "next": cmd_next, "prev": cmd_prev, "open": cmd_open, "related": cmd_related, "sort": cmd_sort,
+    "next": cmd_next, "prev": cmd_prev, "open": cmd_open, "related": cmd_related, "sort": cmd_sort, "recent": cmd_recent,
     "since": date_filter("since", since_bound), "until": date_filter("until", until_bound),
     "facets": cmd_facets, "json": cmd_json, "help": cmd_help, "quit": cmd_quit,
 }
-TAKES_ARGUMENT = {"open", "related", "sort", "since", "until"}
+TAKES_ARGUMENT = {"open", "related", "sort", "recent", "since", "until"}
 
 
 def matching(name: str) -> list[str]:

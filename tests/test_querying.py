@@ -1,13 +1,18 @@
 """Query language and ranking against the tiny corpus, whose answers are known."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import search
 from search.querying import check_syntax, parse_query
+from search.indexing import update_index
 from search.schema import build_schema
+
+from .conftest import WriteArticle
 
 
 def paths(results: search.Results) -> list[str]:
@@ -124,6 +129,15 @@ def test_sorting_by_date(tiny_index: search.Index) -> None:
     oldest = paths(tiny_index.search("strike OR rates OR flood", sort="oldest"))
     assert newest[0] == "flood.md" and oldest[0] == "transit-strike.md"
     assert newest == list(reversed(oldest))
+
+
+def test_undated_articles_come_last_in_both_date_orders(tmp_path: Path, write_article: WriteArticle) -> None:
+    for name, date in (("a.md", "2026-01-05"), ("b.md", None), ("c.md", "2025-03-01"), ("d.md", "2026-11-18")):
+        write_article(name, "Storm news", "<p>The storm hit.</p>", date=date)
+    update_index(tmp_path / "index", tmp_path / "corpus")
+    ix = search.open_index(tmp_path / "index")
+    assert paths(ix.search("storm", sort="oldest")) == ["c.md", "a.md", "d.md", "b.md"]
+    assert paths(ix.search("storm", sort="newest")) == ["d.md", "a.md", "c.md", "b.md"]
 
 
 def test_paging_reports_the_total(tiny_index: search.Index) -> None:
