@@ -135,8 +135,7 @@ def make_root(root: Path) -> None:
 def new_generation(root: Path) -> Path:
     """Create an empty directory for the next generation of the index."""
     make_root(root)
-    numbers = [int(p.name[len(GENERATION_PREFIX):]) for p in root.glob(GENERATION_PREFIX + "*")
-               if p.name[len(GENERATION_PREFIX):].isdigit()]
+    numbers = [n for n in (_generation_number(p.name) for p in root.glob(GENERATION_PREFIX + "*")) if n is not None]
     generation = root / f"{GENERATION_PREFIX}{max(numbers, default=0) + 1:04d}"
     generation.mkdir()
     return generation
@@ -163,6 +162,25 @@ def discard(generation: Path) -> None:
     shutil.rmtree(generation, ignore_errors=True)
 
 
+def discard_unpublished(root: Path) -> None:
+    """Remove what killed rebuilds left: generations newer than the published one (or all, if none is).
+
+    Only a writer calls this, under the lock, so no rebuild is filling such a directory; the
+    generation before the published one stays, as searchers opened before the last publish may
+    still be reading it.
+    """
+    published = _generation_number(_published_name(root) or "")
+    for candidate in root.glob(GENERATION_PREFIX + "*"):
+        number = _generation_number(candidate.name)
+        if number is not None and (published is None or number > published):
+            discard(candidate)
+
+
+def _generation_number(name: str) -> int | None:
+    digits = name[len(GENERATION_PREFIX):]
+    return int(digits) if name.startswith(GENERATION_PREFIX) and digits.isdigit() else None
+
+
 def _published_name(root: Path) -> str | None:
     try:
         return (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
@@ -187,6 +205,7 @@ def writer_lock(root: Path, wait: float = 5.0) -> Iterator[None]:
         _acquire(fd, root, wait)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
+        discard_unpublished(root)
         try:
             yield
         finally:

@@ -61,6 +61,25 @@ def test_publish_switches_generations_and_keeps_one_old(tmp_path: Path) -> None:
     assert sorted(p.name for p in root.glob("gen-*")) == [second.name, third.name]
 
 
+def test_a_writer_removes_generations_that_killed_rebuilds_left(tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    for _ in range(2):
+        storage.publish(root, storage.new_generation(root))
+    leftover = storage.new_generation(root)  # a rebuild killed before it could publish
+    (leftover / "_MAIN_1.toc").write_bytes(b"partial")
+    with storage.writer_lock(root):
+        pass
+    assert sorted(p.name for p in root.glob("gen-*")) == ["gen-0001", "gen-0002"]
+    assert storage.current_generation(root).name == "gen-0002"
+
+
+def test_without_a_published_generation_every_generation_is_a_leftover(tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    storage.new_generation(root)
+    with storage.writer_lock(root):
+        assert not list(root.glob("gen-*"))
+
+
 def test_damaged_current_file_names_the_fix(tmp_path: Path, tiny_corpus: Path) -> None:
     update_index(tmp_path / "ix", tiny_corpus)
     (tmp_path / "ix" / "CURRENT").write_text("../../etc")
