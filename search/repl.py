@@ -7,8 +7,8 @@ Parts:
   mode and the list last shown (which ``:open N`` and ``:related N`` refer to).
 - ``COMMANDS``: the ``:command`` handlers, one small function each, dispatched by name (any
   unambiguous prefix works: ``:n``, ``:o 3``); ``handle`` runs one line, ``step`` reports errors.
-- ``LineEditor``, ``history_path`` and ``completions``: readline set up with a history file in
-  the user's state directory and tab completion of commands, field names and sort orders.
+- ``completions``: what tab completes to (commands, field names, sort orders); the line editing
+  itself (readline, the history file) is ``lineedit``.
 
 No search logic lives here: it calls the ``search`` API (``Index`` methods, never Whoosh) and
 prints with ``display``, which cleans every string that came from an article.
@@ -32,15 +32,13 @@ import search
 from . import display
 from .dates import since_bound, until_bound
 from .errors import SearchError
+from .lineedit import LineEditor, history_path
 from .results import Hit, Results
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
     from .index import Index
 
 PAGE_SIZE = 10
-HISTORY_LENGTH = 1000
 SORTS = ("relevance", "newest", "oldest")
 # The names users may type before a colon: search.schema.FIELD_ALIASES, repeated here because
 # schema imports Whoosh (tests/test_repl.py keeps the two lists equal).
@@ -348,17 +346,7 @@ def step(session: Session, line: str) -> bool:
     return True
 
 
-# Line editing -----------------------------------------------------------------------------
-
-def history_path() -> Path:
-    """$NEWSEARCH_HISTORY, else $XDG_STATE_HOME/newsearch/history (~/.local/state by default)."""
-    override = os.environ.get("NEWSEARCH_HISTORY")
-    if override:
-        return Path(override).expanduser()
-    state = os.environ.get("XDG_STATE_HOME", "")
-    base = Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state"
-    return base / "newsearch" / "history"
-
+# Completion -------------------------------------------------------------------------------
 
 def completions(line: str, begin: int, text: str) -> list[str]:
     """What ``text`` (the word starting at ``begin`` in ``line``) may complete to."""
@@ -367,53 +355,10 @@ def completions(line: str, begin: int, text: str) -> list[str]:
         return [f":{name}{' ' if name in TAKES_ARGUMENT else ''}" for name in COMMANDS
                 if f":{name}".startswith(text)]
     if before and before[0].startswith(":"):
-        return [order for order in SORTS if order.startswith(text)] if matching(before[0][1:]) == ["sort"] else []
+        choices = {"sort": SORTS, "recent": ("off",)}.get("".join(matching(before[0][1:])), ())
+        return [choice for choice in choices if choice.startswith(text)]
     return [f"{name}:" for name in FIELD_NAMES if f"{name}:".startswith(text.lower())]
 
-
-class LineEditor:
-    """Readline for the prompt: history loaded from and appended to a file, tab completion."""
-
-    def __init__(self, path: Path) -> None:
-        import readline  # only on a terminal: importing it can write escape codes to stdout
-        self.readline: ModuleType = readline
-        self.path: Path | None = path
-        self.last = ""  # the line added last, so a repeat is not added again
-        self._options: list[str] = []
-        readline.set_history_length(HISTORY_LENGTH)
-        readline.set_auto_history(False)  # remember() adds lines, so blanks and repeats stay out
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)  # append_history_file needs the file; queries are private
-            readline.read_history_file(path)
-            self.last = (path.read_text(errors="replace").splitlines() or [""])[-1]
-        except OSError as problem:
-            error(f"history not loaded from {path} ({problem.strerror}); this session's is not kept")
-            self.path = None
-        readline.set_completer_delims(" \t\n\"'()+-")
-        readline.set_completer(self.complete)
-        binding = "bind ^I rl_complete" if "libedit" in (readline.__doc__ or "") else "tab: complete"
-        readline.parse_and_bind(binding)
-
-    def complete(self, text: str, state: int) -> str | None:
-        """The readline completer: the ``state``-th completion of ``text``."""
-        if state == 0:
-            readline = self.readline
-            self._options = completions(readline.get_line_buffer(), readline.get_begidx(), text)
-        return self._options[state] if state < len(self._options) else None
-
-    def remember(self, line: str) -> None:
-        """Add a line to the history and its file, unless it is blank or repeats the one before."""
-        if not line.strip() or line == self.last:
-            return
-        self.last = line
-        self.readline.add_history(line)
-        if self.path is not None:
-            try:
-                self.readline.append_history_file(1, self.path)
-            except OSError as problem:
-                error(f"history not saved to {self.path} ({problem.strerror})")
-                self.path = None
 
 
 # Loops ------------------------------------------------------------------------------------
@@ -428,7 +373,7 @@ def run_repl(index_dir: str | Path, *, color: str = "auto") -> None:
     with search.open_index(index_dir) as index:
         session = Session(index=index, color=display.want_color(color, sys.stdout), interactive=sys.stdin.isatty())
         if session.interactive:
-            prompt_loop(session, LineEditor(history_path()))
+            prompt_loop(session, LineEditor(history_path(), completions))
         else:
             script_loop(session)
 
@@ -458,4 +403,4 @@ def script_loop(session: Session) -> None:
             return
 
 
-__all__ = ["run_repl", "Session", "COMMANDS", "handle", "step", "history_path", "completions", "LineEditor"]
+__all__ = ["run_repl", "Session", "COMMANDS", "handle", "step", "completions"]

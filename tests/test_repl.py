@@ -302,25 +302,9 @@ def test_completions() -> None:
     assert repl.completions(":n", 0, ":n") == [":next"]
     assert repl.completions(":s", 0, ":s") == [":sort ", ":since "]
     assert repl.completions(":sort n", 6, "n") == ["newest"]
+    assert repl.completions(":rec o", 5, "o") == ["off"]
     assert repl.completions("flood ta", 6, "ta") == ["tag:", "tags:"]
     assert repl.completions(":open 1", 6, "1") == []
-
-
-def test_history_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("NEWSEARCH_HISTORY", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_STATE_HOME", "relative/ignored")
-    assert repl.history_path() == tmp_path / ".local" / "state" / "newsearch" / "history"
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "st"))
-    assert repl.history_path() == tmp_path / "st" / "newsearch" / "history"
-    monkeypatch.setenv("NEWSEARCH_HISTORY", str(tmp_path / "h"))
-    assert repl.history_path() == tmp_path / "h"
-
-
-def test_line_editor_creates_the_history_file(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "newsearch" / "history"
-    repl.LineEditor(path)
-    assert path.is_file() and path.stat().st_mode & 0o777 == 0o600
 
 
 class SlowIndex:
