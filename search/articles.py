@@ -5,14 +5,14 @@ in file order: :class:`Article` with :func:`load_article` and :func:`parse_artic
 (byte-order marks, binary files, cp1252 fallback); front matter (python-frontmatter's
 ``YAMLHandler``, a safe loader keeping dates as text, checks for what it lets pass silently);
 fields and :func:`parse_date`; ids from :func:`canonical_link`; body text from
-:func:`html_to_text`, with the repair it shares with titles (terminal escapes, mojibake via
-ftfy, control characters). Unusable files raise :class:`~search.errors.ArticleError`;
-problems that leave the article usable become entries in ``Article.warnings``.
+:func:`html_to_text` (in :mod:`search.htmltext`, with the repair it shares with titles:
+terminal escapes, mojibake via ftfy, control characters). Unusable files raise
+:class:`~search.errors.ArticleError`; problems that leave the article usable become entries in
+``Article.warnings``.
 """
 from __future__ import annotations
 
 import codecs
-import html as html_entities
 import os
 import re
 import stat
@@ -20,16 +20,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import PurePath
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-import ftfy
 import yaml
-from bs4 import BeautifulSoup
-from bs4.element import NavigableString, PageElement, PreformattedString, Tag
 from frontmatter.default_handlers import YAMLHandler
 
 from .errors import ArticleError
+from .htmltext import clean_inline, html_to_text, plain, strip_escapes
 
 __all__ = ["Article", "load_article", "parse_article", "html_to_text", "canonical_link",
            "parse_date"]
@@ -154,17 +152,17 @@ def _build_article(text: str, path: str, root: str | os.PathLike[str] | None,
         raise ArticleError(path, "empty file")
     meta, content = _split_front_matter(text, path)
     body = _body_text(content, warnings)
-    description = _clean_inline(_text_field(meta, "description", warnings))
-    link = _plain(_text_field(meta, "link", warnings)).strip()
+    description = clean_inline(_text_field(meta, "description", warnings))
+    link = plain(_text_field(meta, "link", warnings)).strip()
     return Article(
         id=canonical_link(link) or _path_id(path, root), path=path,
-        title=_clean_inline(_text_field(meta, "title", warnings)) or _first_sentence(body),
-        description=description or _clean_inline(_text_field(meta, "summary", warnings)),
+        title=clean_inline(_text_field(meta, "title", warnings)) or _first_sentence(body),
+        description=description or clean_inline(_text_field(meta, "summary", warnings)),
         body=body, tags=_terms(meta, "tags", warnings),
         categories=_terms(meta, "categories", warnings),
-        source=_plain(_text_field(meta, "source", warnings)), link=link,
-        slug=_plain(_text_field(meta, "slug", warnings)),
-        image=_plain(_text_field(meta, "image", warnings)),
+        source=plain(_text_field(meta, "source", warnings)), link=link,
+        slug=plain(_text_field(meta, "slug", warnings)),
+        image=plain(_text_field(meta, "image", warnings)),
         date=_date_field(meta, warnings), draft=_draft_field(meta, warnings),
         warnings=tuple(dict.fromkeys(warnings)))
 
@@ -192,7 +190,7 @@ def _split_front_matter(text: str, path: str) -> tuple[dict[Any, Any], str]:
 
 def _load_yaml(front: str, path: str, first_line: int) -> Any:
     """Parse front matter YAML; ``first_line`` is the file line where ``front`` starts."""
-    front = _YAML_REJECTS.sub(" ", _ESCAPES_AND_C0.sub("", front)).translate(_HIDE_C1)
+    front = _YAML_REJECTS.sub(" ", strip_escapes(front)).translate(_HIDE_C1)
     try:
         if sum(front.count(char) for char in _NESTING_CHARS) > _NESTING_CHARS_CHECKED:
             _check_yaml_depth(front, path)
@@ -254,7 +252,7 @@ def _terms(meta: dict[Any, Any], key: str, warnings: list[str]) -> tuple[str, ..
     terms: dict[str, None] = {}
     for item in items:
         if isinstance(item, (str, int, float)) and not isinstance(item, bool):
-            terms.setdefault(_plain(_from_yaml(str(item))).lower(), None)
+            terms.setdefault(plain(_from_yaml(str(item))).lower(), None)
         elif item is not None:  # repeats are merged when the Article is built
             warnings.append(f"{key} has items that are not text; ignored them")
     terms.pop("", None)
@@ -306,7 +304,7 @@ def parse_date(value: object) -> datetime | None:
             return moment.astimezone(timezone.utc)
         except (ValueError, TypeError, IndexError, OverflowError):
             continue
-    shown = _plain(text) if len(text) <= 40 else _plain(text[:40]) + "…"
+    shown = plain(text) if len(text) <= 40 else plain(text[:40]) + "…"
     raise ValueError(f"bad date '{shown}': expected {_DATE_FORMATS}")
 
 
@@ -378,43 +376,6 @@ def _path_id(path: str, root: str | os.PathLike[str] | None) -> str:
 
 # --- body text ---------------------------------------------------------------------------
 
-_DROPPED = frozenset({"script", "style", "iframe", "noscript", "template", "svg", "head"})
-_BLOCKS = frozenset({
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "tr",
-    "section", "article", "header", "footer", "figure", "figcaption", "table", "ul", "ol",
-    "dl", "dt", "dd", "main", "nav", "aside", "address", "caption", "details", "summary",
-    "hr", "body"})
-_SPACERS = frozenset({"br", "td", "th", "img"})  # words on either side must not run together
-_TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
-_BLANK_LINES = re.compile(r"\n[^\S\n]*\n\s*")
-_TERMINAL = (r"\x1b(?:\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing the screen
-             r"|[\]PX^_][^\x07\x1b\n]*(?:\x07|\x1b\\)?"  # OSC and others: window titles...
-             r"|[ -/]*[0-~])")  # the short escapes
-# Before ftfy C1 characters stay: they are usually mojibake that ftfy repairs.
-_ESCAPES_AND_C0 = re.compile(_TERMINAL + r"|[\x00-\x08\x0e-\x1b\x7f]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")
-_FTFY_CONFIG = ftfy.TextFixerConfig(  # repair only: leave quotes, widths, ligatures alone
-    unescape_html=False, uncurl_quotes=False, fix_character_width=False,
-    fix_latin_ligatures=False, explain=False)
-
-
-def html_to_text(html: str) -> str:
-    """Extract readable plain text from an article body, HTML or plain text.
-
-    Paragraphs are separated by one blank line; scripts, styles and the aggregator's
-    promotional one-link paragraphs are dropped; mojibake and control characters are fixed.
-    """
-    html = _ESCAPES_AND_C0.sub("", html)
-    if not _TAG.search(html):
-        return _repair(_BLANK_LINES.split(html_entities.unescape(html.strip())))
-    if html.startswith("<?xml"):  # bs4 warns about XML when the markup starts so
-        html = " " + html
-    try:
-        return _repair(_paragraphs(BeautifulSoup(html, "lxml")))
-    except RecursionError:
-        return html_to_text(_TAG.sub(" ", html))
-
-
 def _body_text(content: str, warnings: list[str]) -> str:
     """Return the body text, capped for indexing (with a warning when anything is cut)."""
     body = html_to_text(content[:MAX_HTML_CHARS])
@@ -422,69 +383,3 @@ def _body_text(content: str, warnings: list[str]) -> str:
         warnings.append(TRUNCATED_WARNING)
         body = body[:MAX_BODY_CHARS].rstrip()
     return body
-
-
-def _clean_inline(text: str) -> str:
-    """Repair a one-line field such as a title: escapes, mojibake, controls, whitespace."""
-    return " ".join(_repair([_ESCAPES_AND_C0.sub("", text)]).split())
-
-
-def _strip_controls(text: str) -> str:
-    """Remove terminal escape sequences and control characters, without ftfy's repairs."""
-    return _CONTROLS.sub("", _ESCAPES_AND_C0.sub("", text))
-
-
-def _plain(text: str) -> str:
-    """Strip control characters and extra whitespace from a short technical field."""
-    return " ".join(_strip_controls(text).split())
-
-
-def _repair(paragraphs: Iterable[str]) -> str:
-    """Fix mojibake and control characters in paragraphs and join them with blank lines."""
-    lines: list[str] = []
-    for paragraph in paragraphs:
-        text = " ".join(paragraph.split())
-        if not text.isascii():  # mojibake needs non-ASCII; ftfy is the slowest step here
-            text = ftfy.fix_text(text, _FTFY_CONFIG)
-        # ftfy may turn a fixed character into a line break: keep paragraphs one line each.
-        lines.extend(" ".join(_CONTROLS.sub("", line).split()) for line in text.split("\n"))
-    return "\n\n".join(line for line in lines if line)
-
-
-def _paragraphs(soup: BeautifulSoup) -> list[str]:
-    """Walk the tree into paragraphs without recursion: pages may nest 100,000 deep."""
-    paragraphs: list[str] = []
-    pieces: list[str] = []
-    stack: list[PageElement | None] = [soup]  # None marks the end of a block
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Tag):
-            if node.name in _DROPPED or node.name == "p" and _is_promotion(node):
-                continue
-            if node.name in _BLOCKS:
-                _end_paragraph(pieces, paragraphs)
-                stack.append(None)
-            elif node.name in _SPACERS:
-                pieces.append(" ")
-            stack.extend(reversed(node.contents))
-        elif node is None:
-            _end_paragraph(pieces, paragraphs)
-        elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
-            pieces.append(node)  # comments, doctypes and the like are not text
-    _end_paragraph(pieces, paragraphs)
-    return paragraphs
-
-
-def _end_paragraph(pieces: list[str], paragraphs: list[str]) -> None:
-    """Move the text gathered so far into a new paragraph."""
-    if pieces:
-        paragraphs.append("".join(pieces))
-        pieces.clear()
-
-
-def _is_promotion(paragraph: Tag) -> bool:
-    """Tell whether a <p> is only one link: the aggregator's "related story" lines."""
-    if any(type(child) is NavigableString and not child.isspace() for child in paragraph):
-        return False  # the common case, decided without searching the subtree
-    links = paragraph.find_all("a", limit=2)
-    return len(links) == 1 and paragraph.get_text().split() == links[0].get_text().split()
