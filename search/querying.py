@@ -36,7 +36,7 @@ from whoosh.qparser.plugins import Plugin
 
 from . import dates
 from .errors import QueryError
-from .ranking import add_feedback, combine_fields
+from .ranking import add_feedback, combine_fields, query_repeats
 from .recency import RecencyBoost, reference_date
 from .results import Hit, Results
 from .schema import FIELD_ALIASES, FIELD_WEIGHTS, SEARCH_FIELDS
@@ -315,7 +315,9 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     restriction = date_filter(options)
     ranked = parsed
     if options.sort == "relevance":
-        ranked = add_feedback(searcher, parsed, options.fields, restriction) if options.feedback else combine_fields(parsed)
+        repeats = query_repeats(searcher, text, parsed, options.fields)
+        ranked = (add_feedback(searcher, parsed, options.fields, restriction, repeats) if options.feedback
+                  else combine_fields(parsed, repeats))
         if options.recent is not None:
             ranked = RecencyBoost(ranked, reference_date(searcher, now), options.recent)
     if restriction is not None:

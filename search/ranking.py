@@ -4,7 +4,8 @@ Parts:
 - ``weighting``: the BM25F model newsearch ranks with (``NewsBM25F``: Whoosh's BM25F with
   BM25's own idf, ``bm25_idf``).
 - ``combine_fields``: scores a word searched in several fields as one BM25F term
-  (``FieldsTerm``), so a title that repeats the body does not count the same words twice.
+  (``FieldsTerm``), so a title that repeats the body does not count the same words twice; a
+  word typed several times counts that many times (``query_repeats``).
 - ``add_feedback``: pseudo-relevance feedback for plain word queries: the best match's most
   distinctive words raise the score of the articles that share them (``FeedbackBoost``).
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from whoosh import query as wq
@@ -52,15 +54,32 @@ class NewsBM25F(scoring.BM25F):  # type: ignore[misc]
         return bm25_idf(parent.doc_count_all(), parent.doc_frequency(fieldname, text))
 
 
-def combine_fields(query: wq.Query) -> wq.Query:
+def query_repeats(searcher: Any, text: str, parsed: wq.Query, fields: tuple[str, ...]) -> dict[str, int]:
+    """How often each index term that the typed ``text`` repeats occurs in it, for a plain word query.
+
+    Whoosh's parser keeps one copy of a repeated word, so ``wheat deals ... wheat`` would weigh
+    ``wheat`` like any other word; BM25 counts a word typed twice twice (its query term
+    frequency, linear as with a large k3). Measured: TIME MAP 0.633 to 0.636, 8 of the 10
+    queries it changes better; no Reuters or BBC figure worse (benchmarks/relevance_checks.py).
+    Only plain word queries: other syntax says by itself how much each part weighs.
+    """
+    if plain_words(parsed, fields) is None:
+        return {}
+    counts = Counter(token.text for token in searcher.schema["body"].analyzer(text))
+    return {term: count for term, count in counts.items() if count > 1}
+
+
+def combine_fields(query: wq.Query, repeats: Mapping[str, int] | None = None) -> wq.Query:
     """``query`` with each word ORed over several prose fields made one ``FieldsTerm``.
 
     Whoosh's BM25F adds up a separate BM25 score per field, so a word in the title and the body
     is counted (and saturated) twice, and a title that merely repeats the opening of the body
     (as the reader makes when an article has none) outweighs the body itself. Real BM25F adds
     the field-weighted frequencies first and saturates once (measured: TIME MAP 0.60 against
-    0.46 at title weight 2.5; see benchmarks/RESULTS.md, "Relevance").
+    0.46 at title weight 2.5; see benchmarks/RESULTS.md, "Relevance"). A word in ``repeats``
+    (see ``query_repeats``) counts that many times.
     """
+    repeats = repeats or {}
     if isinstance(query, wq.Or):
         words: dict[str, list[wq.Term]] = {}
         rest: list[wq.Query] = []
@@ -68,11 +87,11 @@ def combine_fields(query: wq.Query) -> wq.Query:
             if type(sub) is wq.Term and sub.fieldname in FIELD_WEIGHTS:
                 words.setdefault(sub.text, []).append(sub)
             else:
-                rest.append(combine_fields(sub))
-        subs = [FieldsTerm(terms) if len({t.fieldname for t in terms}) > 1 else terms[0] if len(terms) == 1
-                else wq.Or(terms) for terms in words.values()]
+                rest.append(combine_fields(sub, repeats))
+        subs = [FieldsTerm(terms, repeats.get(text, 1)) if len({t.fieldname for t in terms}) > 1
+                else terms[0] if len(terms) == 1 else wq.Or(terms) for text, terms in words.items()]
         return type(query)(subs + rest, boost=query.boost, minmatch=query.minmatch, scale=query.scale)
-    return query.apply(combine_fields) if query.children() else query
+    return query.apply(lambda child: combine_fields(child, repeats)) if query.children() else query
 
 
 class FieldsTerm(wq.WrappingQuery):  # type: ignore[misc]
@@ -80,20 +99,22 @@ class FieldsTerm(wq.WrappingQuery):  # type: ignore[misc]
 
     The score is ``idf * x * (K1 + 1) / (x + K1)`` with ``x`` the sum over fields of the field
     weight times the word's frequency there, length-normalised with the field's B; idf is BM25's
-    for the field where the word is most common. A boost the user typed (``word^3``) multiplies
-    the score. The field terms stay visible as matched terms, so snippets highlight as before.
+    for the field where the word is most common. A boost the user typed (``word^3``) and the
+    number of times the word was typed (``qtf``) multiply the score. The field terms stay visible
+    as matched terms, so snippets highlight as before.
     """
 
-    def __init__(self, terms: list[wq.Term]) -> None:
+    def __init__(self, terms: list[wq.Term], qtf: int = 1) -> None:
         self.terms = terms
+        self.qtf = qtf
         self.child = wq.Or(terms)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.terms!r})"
+        return f"{type(self).__name__}({self.terms!r}, qtf={self.qtf})"
 
     def _rewrap(self, child: wq.Query) -> wq.Query:
         if isinstance(child, wq.Or) and all(type(sub) is wq.Term for sub in child.subqueries):
-            return self.__class__(list(child.subqueries))
+            return self.__class__(list(child.subqueries), self.qtf)
         return child  # the field terms were rewritten into something else: score that as it is
 
     def matcher(self, searcher: Any, context: Any = None) -> Any:
@@ -112,7 +133,7 @@ class FieldsTerm(wq.WrappingQuery):  # type: ignore[misc]
             fields[term.fieldname] = (weight, b, parent.avg_field_length(term.fieldname) or 1.0)
             boost = max(boost, term.boost / weight)
             frequency = max(frequency, parent.doc_frequency(term.fieldname, term.text))
-        idf = bm25_idf(parent.doc_count_all(), frequency) * boost
+        idf = bm25_idf(parent.doc_count_all(), frequency) * boost * self.qtf
         return _FieldsTermMatcher(child, searcher, fields, idf)
 
 
@@ -212,13 +233,14 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str]) -> list[tup
 
 
 def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],
-                 restriction: wq.Query | None = None) -> wq.Query:
-    """``parsed`` (fields combined) with feedback terms that only add score, for a plain word query.
+                 restriction: wq.Query | None = None, repeats: Mapping[str, int] | None = None) -> wq.Query:
+    """``parsed`` (fields combined, ``repeats`` counted) with feedback terms that only add score,
+    for a plain word query.
 
     The articles found, their count and their highlighted words stay those of the query typed:
     the feedback terms rank the matches (``FeedbackBoost``) but never match on their own.
     """
-    base = combine_fields(parsed)
+    base = combine_fields(parsed, repeats)
     words = plain_words(parsed, fields)
     if words is None or FEEDBACK_FIELD not in fields:
         return base
