@@ -27,7 +27,8 @@ to the schema, delete that folder so they are rebuilt.
   without snippets so a run takes seconds.
 
 Queries run through the same path as ``Index.search`` at default settings (parse, fuzzy
-expansion, repeated words, feedback, BM25F), but retrieve ranked document names only, without snippets.
+expansion, ``querying.ranking_query``, ``evaluation.Evaluator``), but retrieve ranked document
+names only, without snippets.
 """
 from __future__ import annotations
 
@@ -58,8 +59,9 @@ from relevance import (  # noqa: E402
     sanitize,
 )
 from search.indexing import update_index  # noqa: E402
-from search.querying import SearchOptions, expand_fuzzy, parse_query  # noqa: E402
-from search.ranking import add_feedback, combine_fields, query_repeats  # noqa: E402
+from search.evaluation import Evaluator  # noqa: E402
+from search.fuzzy import expand_fuzzy  # noqa: E402
+from search.querying import SearchOptions, parse_query, ranking_query  # noqa: E402
 
 Ranker = Callable[[str, int], list[str]]
 
@@ -82,10 +84,11 @@ def open_ranker(corpus: Path, index_dir: Path) -> tuple[Ranker, Callable[[], Non
             parsed = expand_fuzzy(parse_query(words, searcher.schema), searcher)
         except search.QueryError:
             return []
-        repeats = query_repeats(searcher, words, parsed, options.fields)
-        ranked = (add_feedback(searcher, parsed, options.fields, None, repeats) if options.feedback
-                  else combine_fields(parsed, repeats))
-        return [doc_name(hit["path"]) for hit in searcher.search(ranked, limit=limit)]
+        evaluator = Evaluator(searcher)
+        ranked = ranking_query(searcher, words, parsed, None, options,
+                               top_docs=lambda query, count: evaluator.top(query, count)[1])
+        _total, found = evaluator.top(ranked, limit)
+        return [doc_name(searcher.stored_fields(docnum)["path"]) for docnum, _score in found]
 
     return rank, ix.close
 

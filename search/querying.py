@@ -7,9 +7,13 @@ Parts:
   ``category:``), unknown-field errors, fuzzy terms, ``>``/``<`` ranges and ``DateSpanPlugin``
   for every date form of ``dates``.
 - ``parse_query``: text to a Whoosh query, or ``QueryError``.
-- ``SearchOptions`` and ``run_search``: run a query on a searcher and return ``Results``.
+- ``SearchOptions`` and ``run_search``: run a query on a searcher and return ``Results``. A
+  search by relevance scores every match once, a posting list at a time (``evaluation``), so
+  the total is exact; only the shown page's hits get their matched terms and snippets. A search
+  sorted by date goes through Whoosh's collector.
 
-How matches are scored (BM25F, fields combined, relevance feedback) lives in ``ranking``.
+How matches are scored (BM25F, fields combined, relevance feedback) lives in ``ranking``; fuzzy
+words in ``fuzzy``.
 """
 from __future__ import annotations
 
@@ -24,7 +28,6 @@ from whoosh import sorting
 from whoosh.qparser import (
     FieldAliasPlugin,
     FieldsPlugin,
-    FuzzyTermPlugin,
     GtLtPlugin,
     MultifieldParser,
     OrGroup,
@@ -36,7 +39,10 @@ from whoosh.qparser.plugins import Plugin
 
 from . import dates
 from .errors import QueryError
-from .ranking import add_feedback, combine_fields, query_repeats
+from .evaluation import Evaluator
+from .fuzzy import SpelledFuzzyPlugin, expand_fuzzy
+from .postings import supported
+from .ranking import TopDocs, add_feedback, combine_fields, query_repeats
 from .recency import RecencyBoost, reference_date
 from .results import Hit, Results
 from .schema import FIELD_ALIASES, FIELD_WEIGHTS, SEARCH_FIELDS
@@ -48,10 +54,6 @@ SORTS = ("relevance", "newest", "oldest")
 COORDINATION = 0.9
 
 MAX_LIMIT = 1000
-
-
-# Edit distances above this make Whoosh's fuzzy matching explode (tens of seconds).
-MAX_FUZZY_DISTANCE = 2
 
 
 def _check_encodable(text: str) -> None:
@@ -157,7 +159,7 @@ def make_parser(schema: Any, now: datetime | None = None, fields: tuple[str, ...
     parser.add_plugin(FieldAliasPlugin(_aliases()))
     # A leading + or - marks a required or excluded word; a hyphen inside "2026-01-08" does not.
     parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
-    parser.add_plugin(FuzzyTermPlugin())
+    parser.add_plugin(SpelledFuzzyPlugin())
     # Only right after "field:", so a query that starts with "<b>" is just words.
     parser.add_plugin(GtLtPlugin(expr=r"(?<=:)(?P<rel>(<=|>=|<|>|=<|=>))"))
     parser.add_plugin(DateSpanPlugin(now or dates.utc_now()))
@@ -224,38 +226,6 @@ def _check_fields(parsed: wq.Query, schema: Any, text: str) -> None:
             raise QueryError(f"unknown field '{name}:' in {text!r}; fields are {known}")
 
 
-# The unstemmed word lists Whoosh keeps for spelling (``spelling=True`` in the schema).
-SPELLING_FIELDS = ("spell_body", "spell_title")
-
-
-def expand_fuzzy(parsed: wq.Query, searcher: Any) -> wq.Query:
-    """Replace each ``word~`` with the indexed words within its edit distance.
-
-    The index holds stems, and a misspelling is rarely one edit away from a stem ("immigraton"
-    vs "immigr"), so fuzzy matching runs on the unstemmed word lists and the words found are
-    then analyzed like any query word.
-    """
-    if isinstance(parsed, wq.FuzzyTerm):
-        if parsed.maxdist > MAX_FUZZY_DISTANCE:
-            raise QueryError(f"{parsed.text}~{parsed.maxdist}: fuzzy matching allows at most "
-                             f"{MAX_FUZZY_DISTANCE} edits (word~ or word~2)")
-        return _fuzzy_alternatives(parsed, searcher)
-    return parsed.apply(lambda child: expand_fuzzy(child, searcher)) if parsed.children() else parsed
-
-
-def _fuzzy_alternatives(fuzzy: wq.FuzzyTerm, searcher: Any) -> wq.Query:
-    reader = searcher.reader()
-    words: set[str] = set()
-    for name in SPELLING_FIELDS:
-        if name in searcher.schema:
-            words.update(reader.terms_within(name, fuzzy.text.lower(), fuzzy.maxdist, prefix=fuzzy.prefixlength))
-    analyzer = searcher.schema[fuzzy.fieldname].analyzer
-    stems = {token.text for word in words for token in analyzer(word)}
-    if not stems:
-        return wq.NullQuery
-    return wq.Or([wq.Term(fuzzy.fieldname, stem, boost=fuzzy.boost) for stem in sorted(stems)])
-
-
 @dataclass(frozen=True)
 class SearchOptions:
     """How to run one search (what the API's keyword arguments become)."""
@@ -313,13 +283,11 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     parsed = parse_query(text, searcher.schema, now, options.fields)
     parsed = expand_fuzzy(parsed, searcher)
     restriction = date_filter(options)
+    if options.sort == "relevance" and supported(searcher):
+        return _ranked_search(searcher, text, parsed, restriction, options, started, now)
     ranked = parsed
     if options.sort == "relevance":
-        repeats = query_repeats(searcher, text, parsed, options.fields)
-        ranked = (add_feedback(searcher, parsed, options.fields, restriction, repeats) if options.feedback
-                  else combine_fields(parsed, repeats))
-        if options.recent is not None:
-            ranked = RecencyBoost(ranked, reference_date(searcher, now), options.recent)
+        ranked = ranking_query(searcher, text, parsed, restriction, options, now)
     if restriction is not None:
         parsed = wq.And([parsed, restriction])
         ranked = wq.And([ranked, restriction])
@@ -341,6 +309,82 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     )
 
 
+def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
+                  options: SearchOptions, now: datetime | None = None, top_docs: TopDocs | None = None) -> wq.Query:
+    """What relevance ranks ``parsed`` by: fields combined, repeated words counted, feedback
+    from the top article (found with ``top_docs`` when given) and the recency boost if asked for."""
+    repeats = query_repeats(searcher, text, parsed, options.fields)
+    if options.feedback:
+        ranked = add_feedback(searcher, parsed, options.fields, restriction, repeats=repeats, top_docs=top_docs)
+    else:
+        ranked = combine_fields(parsed, repeats)
+    if options.recent is not None:
+        ranked = RecencyBoost(ranked, reference_date(searcher, now), options.recent)
+    return ranked
+
+
+def _ranked_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
+                   options: SearchOptions, started: float, now: datetime | None) -> Results:
+    """A search by relevance, scored a posting list at a time (``evaluation``).
+
+    Every match is scored once (the total is exact), the feedback search reuses those scores,
+    and only the shown page's hits are copied out, with their matched terms and snippets.
+    """
+    evaluator = Evaluator(searcher)
+
+    def top_docs(query: wq.Query, count: int) -> list[tuple[int, float]]:
+        return evaluator.top(query, count)[1]
+
+    ranked = ranking_query(searcher, text, parsed, restriction, options, now, top_docs)
+    if restriction is not None:
+        parsed = wq.And([parsed, restriction])
+        ranked = wq.And([ranked, restriction])
+    first = (options.page - 1) * options.limit
+    total, shown = evaluator.top(ranked, first + options.limit)
+    shown = shown[first:]
+    matched = evaluator.matched_terms(ranked, [docnum for docnum, _score in shown])
+    hits = tuple(_copy_hit(_ScoredHit(searcher, docnum, score, matched[docnum]), rank, options)
+                 for rank, (docnum, score) in enumerate(shown, first + 1))
+    return Results(
+        query=text,
+        total=total,
+        page=options.page,
+        page_count=max(1, math.ceil(total / options.limit)),
+        limit=options.limit,
+        hits=hits,
+        elapsed=time.perf_counter() - started,
+        suggestion=suggest(searcher, text, parsed, total, restriction, options.fields),
+        facets=_facet_counts(_all_matches(searcher, parsed)) if options.facets else {},
+    )
+
+
+def _all_matches(searcher: Any, parsed: wq.Query) -> Any:
+    """Every match of ``parsed``, unscored and grouped for facets (counts over all matches)."""
+    return searcher.search(parsed, limit=None, scored=False, groupedby=_facet_groups())
+
+
+def _facet_groups() -> dict[str, Any]:
+    """Whoosh facets counting matches by source, tag and month."""
+    return {name: sorting.FieldFacet(column, allow_overlap=(name == "tag"), maptype=sorting.Count)
+            for name, column in FACETS.items()}
+
+
+class _ScoredHit:
+    """What ``_copy_hit`` and ``snippets`` read from a Whoosh hit, for a hit found by ``evaluation``."""
+
+    def __init__(self, searcher: Any, docnum: int, score: float, terms: set[tuple[str, bytes]]) -> None:
+        self.searcher = searcher
+        self.docnum = docnum
+        self.score = score
+        self._terms = terms
+
+    def fields(self) -> dict[str, Any]:
+        return dict(self.searcher.stored_fields(self.docnum))
+
+    def matched_terms(self) -> set[tuple[str, bytes]]:
+        return self._terms
+
+
 # Facets: the name shown to users and the column that holds the value.
 FACETS = {"source": "source_name", "tag": "tag_list", "month": "month"}
 
@@ -359,10 +403,7 @@ def _search_page(searcher: Any, parsed: wq.Query, options: SearchOptions) -> Any
     elif options.sort == "oldest":
         extra = {"sortedby": _UNDATED_LAST}
     if options.facets:
-        extra["groupedby"] = {
-            name: sorting.FieldFacet(column, allow_overlap=(name == "tag"), maptype=sorting.Count)
-            for name, column in FACETS.items()
-        }
+        extra["groupedby"] = _facet_groups()
     return searcher.search_page(parsed, options.page, pagelen=options.limit, terms=True, **extra)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from whoosh import query as wq
@@ -201,7 +201,19 @@ def plain_words(parsed: wq.Query, fields: tuple[str, ...]) -> list[str] | None:
     return list(by_word)
 
 
-def feedback_terms(searcher: Any, query: wq.Query, words: list[str]) -> list[tuple[str, float]]:
+# Finds the best (docnum, score) matches of a query: Whoosh's search unless a faster one is given.
+TopDocs = Callable[[wq.Query, int], list[tuple[int, float]]]
+
+
+def whoosh_top_docs(searcher: Any) -> TopDocs:
+    """``TopDocs`` through Whoosh's own search."""
+    def top_docs(query: wq.Query, count: int) -> list[tuple[int, float]]:
+        return [(hit.docnum, hit.score or 0.0) for hit in searcher.search(query, limit=count)]
+    return top_docs
+
+
+def feedback_terms(searcher: Any, query: wq.Query, words: list[str],
+                   top_docs: TopDocs | None = None) -> list[tuple[str, float]]:
     """The FEEDBACK_TERMS index terms that best characterise the top FEEDBACK_DOCS matches.
 
     A term's weight is its share of each top article's words (articles weighted by score) times
@@ -209,8 +221,7 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str]) -> list[tup
     words, numbers and one-letter terms are left out. Terms are found by analysing the stored
     text with the index's own analyzer (no term vectors needed).
     """
-    top = searcher.search(query, limit=FEEDBACK_DOCS)
-    scored = [(hit.docnum, hit.score or 0.0) for hit in top]
+    scored = (top_docs or whoosh_top_docs(searcher))(query, FEEDBACK_DOCS)
     total_score = sum(score for _docnum, score in scored) or 1.0
     analyzer = searcher.schema["body"].analyzer
     share: dict[str, float] = {}
@@ -233,19 +244,22 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str]) -> list[tup
 
 
 def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],
-                 restriction: wq.Query | None = None, repeats: Mapping[str, int] | None = None) -> wq.Query:
+                 restriction: wq.Query | None = None, *, repeats: Mapping[str, int] | None = None,
+                 top_docs: TopDocs | None = None) -> wq.Query:
     """``parsed`` (fields combined, ``repeats`` counted) with feedback terms that only add score,
     for a plain word query.
 
     The articles found, their count and their highlighted words stay those of the query typed:
     the feedback terms rank the matches (``FeedbackBoost``) but never match on their own.
+    ``top_docs`` finds the top article (``evaluation`` passes one that shares its work with
+    the search that follows).
     """
     base = combine_fields(parsed, repeats)
     words = plain_words(parsed, fields)
     if words is None or FEEDBACK_FIELD not in fields:
         return base
     seed = base if restriction is None else wq.And([base, restriction])
-    terms = feedback_terms(searcher, seed, words)
+    terms = feedback_terms(searcher, seed, words, top_docs)
     if not terms:
         return base
     strongest = terms[0][1]

@@ -197,3 +197,10 @@ def test_did_you_mean_for_an_unknown_word_even_when_others_match(tiny_index: sea
     assert results.total == 1  # "levee" alone matches
     assert results.suggestion == "levee breach"
     assert tiny_index.search("levee breach").suggestion is None
+
+
+def test_fuzzy_words_are_matched_as_typed_not_stemmed(tiny_index: search.Index) -> None:
+    # "temperatues" stems to "temperatu", three edits from "temperatures" in the spelling list;
+    # the word as typed is one edit away.
+    assert paths(tiny_index.search("temperatues~")) == ["heatwave.md"]
+    assert paths(tiny_index.search("evacuted~")) == ["flood.md"]

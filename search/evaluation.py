@@ -1,0 +1,434 @@
+"""Evaluation: scoring a query a whole posting list at a time (how ``querying`` ranks).
+
+Whoosh scores a query one document at a time through a tree of matchers: each posting costs a
+dozen Python method calls (``is_active``, ``id``, ``skip_to``, ``score`` at every level of the
+tree), then the collector walks every match again to record its matched terms. Here each term's
+posting list is read a block at a time (document numbers decoded with ``itertools.accumulate``,
+weights as stored) and scored in one loop into a dict; OR, AND and exclusions become dict and set
+operations (posting lists come from ``postings``). The formulas are Whoosh's and ``ranking``'s:
+BM25F per field (``bm25``) or over combined fields (``FieldsTerm``), boosts, the coordination
+bonus of a scaled OR (``CoordMatcher``'s), phrases (``SpanNear2``: the words' scores where
+they follow each other), date ranges scored as constants, ``FeedbackBoost`` bonuses and
+``RecencyBoost`` factors. A part of a query this module does not know (prefixes, ``Every``,
+spans) is scored by Whoosh's own matcher. Every match is scored, so nothing is skipped: Whoosh's collector, once it had its top
+N, dropped posting lists whose own scores could not reach the N-th even where feedback or
+coordination changed the scores, which lost matches from the total and from the ranking.
+
+Parts:
+- ``Evaluator``: ``scores(query)`` gives every match with its score (the total count is its
+  length); results of sub-queries are kept, so a query and its feedback variant share work.
+- ``best``: the top N of a score dict, ties broken by document number as Whoosh breaks them.
+- ``Evaluator.matched_terms``: the terms of a query found in one document (for highlighting).
+"""
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left
+from collections.abc import Sequence
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.util.numeric import byte_to_length
+
+from .postings import Segment
+from .ranking import BM25_B, BM25_K1, FIELD_B, FeedbackBoost, FieldsTerm, bm25_idf
+from .recency import RecencyBoost, recency_factor
+from .schema import FIELD_WEIGHTS
+
+Scores = dict[int, float]
+Term = tuple[str, bytes]
+
+def best(scores: Scores, count: int) -> list[tuple[int, float]]:
+    """The ``count`` highest scores as (docnum, score), ties to the lower document number.
+
+    The threshold comes from the bare scores (``nlargest`` without a key runs in C; with a key
+    it took a third of a query's time), then only the documents at or above it are sorted.
+    """
+    if count <= 0 or not scores:
+        return []
+    threshold = heapq.nlargest(count, scores.values())[-1]
+    candidates = [(docnum, score) for docnum, score in scores.items() if score >= threshold]
+    candidates.sort(key=lambda item: (-item[1], item[0]))
+    return candidates[:count]
+
+
+class _Part:
+    """A sub-query's matches in one segment: scores, and for coordination the matched terms."""
+
+    __slots__ = ("scores", "counts", "termcount", "terms")
+
+    def __init__(self, scores: Scores, counts: dict[int, int] | None, termcount: int,
+                 terms: dict[Term, Sequence[int]] | None = None) -> None:
+        self.scores = scores
+        self.counts = counts  # number of the query's terms each document has, when asked for
+        self.termcount = termcount  # number of the query's terms the segment has
+        self.terms = terms or {}  # term -> sorted segment document numbers holding it
+
+
+class Evaluator:
+    """Scores queries on one searcher; remembers sub-query results for the next ``scores``."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        self.context = searcher.context(needs_current=True)
+        self.segments = [Segment(sub, offset) for sub, offset in searcher.leaf_searchers()]
+        # Sub-query results by (id of the query object, segment, with counts); each entry keeps
+        # its query alive, so an id is never reused by another query while the entry exists.
+        self._memo: dict[tuple[int, int, bool], tuple[wq.Query, _Part]] = {}
+        self._matchers: dict[tuple[int, int], Any] = {}  # Whoosh matchers for matched terms
+
+    def top(self, query: wq.Query, count: int) -> tuple[int, list[tuple[int, float]]]:
+        """How many documents ``query`` matches, and the ``count`` best (as ``best`` orders
+        them), found per segment so the matches are never copied to top-level numbers."""
+        total = 0
+        found: list[tuple[int, float]] = []
+        for index, segment in enumerate(self.segments):
+            part = self._part(query, index, False)
+            total += len(part.scores)
+            found += [(docnum + segment.offset, score) for docnum, score in best(part.scores, count)]
+        found.sort(key=lambda item: (-item[1], item[0]))
+        return total, found[:count]
+
+    def scores(self, query: wq.Query) -> Scores:
+        """Every document ``query`` matches (top-level numbers) with the score Whoosh gives it."""
+        found: Scores = {}
+        for index, segment in enumerate(self.segments):
+            part = self._part(query, index, False)
+            if segment.offset:
+                found.update((docnum + segment.offset, score) for docnum, score in part.scores.items())
+            else:
+                found.update(part.scores)
+        return found
+
+    def matched_terms(self, query: wq.Query, docnums: list[int]) -> dict[int, set[Term]]:
+        """The (field, term) pairs of ``query`` that matched each document, as Whoosh's
+        ``terms=True`` reports them (a phrase's words only where the phrase matched)."""
+        found: dict[int, set[Term]] = {docnum: set() for docnum in docnums}
+        for docnum in sorted(docnums):  # ascending, so a Whoosh matcher only moves forward
+            index = max(i for i, segment in enumerate(self.segments) if segment.offset <= docnum)
+            self._matched_in(query, index, docnum - self.segments[index].offset, found[docnum])
+        return found
+
+    def _matched_in(self, query: wq.Query, index: int, local: int, found: set[Term]) -> None:
+        for node in _leaves(query):
+            entry = self._memo.get((id(node), index, False)) or self._memo.get((id(node), index, True))
+            if entry is None:
+                continue
+            part = entry[1]
+            if isinstance(node, (wq.Term, FieldsTerm)) or part.terms:
+                for term, ids in part.terms.items():
+                    position = bisect_left(ids, local)
+                    if position < len(ids) and ids[position] == local:
+                        found.add(term)
+            elif local in part.scores:
+                found.update(self._whoosh_matched(node, index, local))
+
+    def _whoosh_matched(self, node: wq.Query, index: int, docnum: int) -> set[Term]:
+        key = (id(node), index)
+        matcher = self._matchers.get(key)
+        if matcher is None:
+            matcher = self._matchers[key] = node.matcher(self.segments[index].searcher, self.context)
+        if not matcher.is_active():
+            return set()
+        matcher.skip_to(docnum)
+        if not matcher.is_active() or matcher.id() != docnum:
+            return set()
+        return set(matcher.matching_terms(docnum))
+
+    # Sub-queries ------------------------------------------------------------------------
+
+    def _part(self, node: wq.Query, index: int, counts: bool) -> _Part:
+        key = (id(node), index, counts)
+        if key not in self._memo:
+            self._memo[key] = (node, self._evaluate(node, index, counts))
+        return self._memo[key][1]
+
+    def _evaluate(self, node: wq.Query, index: int, counts: bool) -> _Part:
+        segment = self.segments[index]
+        if type(node) is wq.Term:
+            return self._term(node, segment, counts)
+        if isinstance(node, FieldsTerm):
+            return self._fields_term(node, segment, counts)
+        if type(node) is wq.Phrase and _has_positions(segment.reader.schema, node.fieldname):
+            return self._phrase(node, segment)
+        if isinstance(node, FeedbackBoost) and not counts:
+            return self._feedback(node, index)
+        if isinstance(node, RecencyBoost) and not counts:
+            return self._recency(node, index)
+        if type(node) in (wq.Or, wq.And) and node.subqueries and not (counts and type(node) is wq.And):
+            if len(node.subqueries) == 1:
+                return self._part(node.subqueries[0], index, counts)
+            if type(node) is wq.Or:
+                return self._union(node, index, counts)
+            return self._intersection(node, index)
+        if type(node) is wq.AndNot and node.boost == 1.0 and not counts:
+            return self._difference(node, index)
+        if isinstance(node, wq.NumericRange) and not counts:
+            return self._range(node, index)
+        if node is wq.NullQuery:
+            return _Part({}, {} if counts else None, 0)
+        return self._whoosh(node, index, counts)
+
+    def _term(self, node: wq.Term, segment: Segment, counts: bool) -> _Part:
+        if node.fieldname not in segment.reader.schema:
+            return _Part({}, {} if counts else None, 0)
+        field = segment.reader.schema[node.fieldname]
+        try:
+            text = field.to_bytes(node.text)
+        except ValueError:  # as Whoosh's Term.matcher: a value the field cannot hold matches nothing
+            return _Part({}, {} if counts else None, 0)
+        if (node.fieldname, text) not in segment.reader:
+            return _Part({}, {} if counts else None, 0)
+        ids, weights = segment.postings(node.fieldname, text)
+        scores = self._bm25(segment, node.fieldname, text, node.boost, ids, weights)
+        return _Part(scores, dict.fromkeys(ids, 1) if counts else None, 1, {(node.fieldname, text): ids})
+
+    def _bm25(self, segment: Segment, fieldname: str, text: bytes, boost: float,
+              ids: Sequence[int], weights: Sequence[float]) -> Scores:
+        """Whoosh's score of one term in the given documents: ``scoring.bm25`` with the field's
+        B (the weight alone for a field without lengths), times the term's boost."""
+        if not segment.reader.schema[fieldname].scorable:
+            return {docnum: tf * boost for docnum, tf in zip(ids, weights)}
+        top = self.searcher
+        idf = top.idf(fieldname, text)
+        average = top.avg_field_length(fieldname) or 1
+        b = FIELD_B.get(f"{fieldname}_B", BM25_B)
+        norms = [BM25_K1 * ((1 - b) + b * byte_to_length(lb) / average) for lb in range(256)]
+        lengths = segment.length_bytes(fieldname)
+        scale = BM25_K1 + 1
+        return {docnum: idf * ((tf * scale) / (tf + norms[lengths[docnum]])) * boost
+                for docnum, tf in zip(ids, weights)}
+
+    def _fields_term(self, node: FieldsTerm, segment: Segment, counts: bool) -> _Part:
+        """``ranking.FieldsTerm``: field-weighted, length-normalised frequencies summed, then BM25."""
+        top = self.searcher
+        reader = segment.reader
+        x: Scores = {}
+        matched: dict[int, int] = {}
+        terms: dict[Term, Sequence[int]] = {}
+        boost = 0.0
+        frequency = 0
+        lists = []
+        for term in node.terms:
+            weight = FIELD_WEIGHTS.get(term.fieldname, 1.0)
+            boost = max(boost, term.boost / weight)
+            text = reader.schema[term.fieldname].to_bytes(term.text)
+            frequency = max(frequency, top.doc_frequency(term.fieldname, text))
+            if (term.fieldname, text) in reader:
+                ids, tfs = segment.postings(term.fieldname, text)
+                terms[(term.fieldname, text)] = ids
+                lists.append((term.fieldname, weight, ids, tfs))
+        # The longest list (usually the body's) fills the dict in one C-level step; the shorter
+        # ones are added to it (sums in another order than Whoosh's: equal to 1e-9).
+        lists.sort(key=lambda entry: -len(entry[2]))
+        for position, (field, weight, ids, tfs) in enumerate(lists):
+            b = FIELD_B.get(f"{field}_B", BM25_B)
+            average = top.avg_field_length(field) or 1.0
+            norms = [1 - b + b * byte_to_length(lb) / average for lb in range(256)]
+            lengths = segment.length_bytes(field)
+            values = [weight * tf / norms[lengths[docnum]] for docnum, tf in zip(ids, tfs)]
+            if position == 0:
+                x = dict(zip(ids, values))
+            else:
+                get = x.get
+                for docnum, value in zip(ids, values):
+                    x[docnum] = get(docnum, 0.0) + value
+            if counts:
+                for docnum in ids:
+                    matched[docnum] = matched.get(docnum, 0) + 1
+        idf = bm25_idf(top.doc_count_all(), frequency) * boost * node.qtf
+        scores = {docnum: idf * value * (BM25_K1 + 1) / (value + BM25_K1) for docnum, value in x.items()}
+        return _Part(scores, matched if counts else None, len(terms), terms)
+
+    def _phrase(self, node: wq.Phrase, segment: Segment) -> _Part:
+        """Whoosh's ``Phrase``: the words within ``slop`` positions of each other, in order,
+        scored as the sum of the words' BM25F scores (``SpanNear2``), times the boost."""
+        field = segment.reader.schema[node.fieldname]
+        try:
+            texts = [field.to_bytes(word) for word in node.words]
+        except ValueError:
+            return _Part({}, {}, 0)
+        if not texts or any((node.fieldname, text) not in segment.reader for text in texts):
+            return _Part({}, {}, 0)
+        lists = [segment.postings_and_values(node.fieldname, text) for text in texts]
+        candidates = set(lists[0][0]).intersection(*(ids for ids, _weights, _values in lists[1:]))
+        where = [dict(zip(ids, range(len(ids)))) for ids, _weights, _values in lists]
+        decode = field.format.decode_positions
+        matched = sorted(docnum for docnum in candidates
+                         if _in_order([decode(values[at[docnum]]) for (_i, _w, values), at in zip(lists, where)],
+                                      node.slop))
+        # Each word scored as a plain term (boost 1), in the matched documents only.
+        words = [self._bm25(segment, node.fieldname, text, 1.0, matched, [weights[at[docnum]] for docnum in matched])
+                 for text, (_ids, weights, _values), at in zip(texts, lists, where)]
+        scores = {docnum: sum(word[docnum] for word in words) * node.boost for docnum in matched}
+        terms: dict[Term, Sequence[int]] = {(node.fieldname, text): matched for text in texts}
+        return _Part(scores, dict.fromkeys(matched, len(texts)), len(texts), terms)
+
+    def _union(self, node: wq.Or, index: int, counts: bool) -> _Part:
+        coordinate = bool(node.scale)
+        parts = [self._part(sub, index, counts or coordinate) for sub in node.subqueries]
+        # The largest part is copied whole (C speed); the others are added to it.
+        ordered = sorted(parts, key=lambda part: -len(part.scores))
+        scores: Scores = dict(ordered[0].scores)
+        for part in ordered[1:]:
+            get = scores.get
+            for docnum, score in part.scores.items():
+                scores[docnum] = get(docnum, 0.0) + score
+        matched: dict[int, int] | None = None
+        if counts or coordinate:
+            matched = {}
+            for part in parts:
+                for docnum, count in (part.counts or {}).items():
+                    matched[docnum] = matched.get(docnum, 0) + count
+        if node.boost != 1.0:
+            scores = {docnum: score * node.boost for docnum, score in scores.items()}
+        termcount = sum(part.termcount for part in parts)
+        if coordinate and termcount and matched is not None:
+            scores = _coordinate(scores, matched, termcount, node.scale)
+        return _Part(scores, matched, termcount)
+
+    def _intersection(self, node: wq.And, index: int) -> _Part:
+        parts = sorted((self._part(sub, index, False) for sub in node.subqueries), key=lambda p: len(p.scores))
+        common = set(parts[0].scores)
+        for part in parts[1:]:
+            common.intersection_update(part.scores)
+        scores = {docnum: sum(part.scores[docnum] for part in parts) * node.boost for docnum in common}
+        return _Part(scores, None, 0)
+
+    def _difference(self, node: wq.AndNot, index: int) -> _Part:
+        positive = self._part(node.a, index, False)
+        negative = self._part(node.b, index, False)
+        scores = {docnum: score for docnum, score in positive.scores.items() if docnum not in negative.scores}
+        return _Part(scores, None, 0)
+
+    def _range(self, node: wq.NumericRange, index: int) -> _Part:
+        """A date or number range: Whoosh compiles it to terms of several precisions, and (as
+        ``constantscore`` is set) every match scores the same."""
+        segment = self.segments[index]
+        compiled = node._compile_query(segment.reader)
+        if isinstance(compiled, wq.ConstantScoreQuery):
+            return _Part(dict.fromkeys(self._docs(compiled.child, segment), compiled.score), None, 0)
+        return self._part(compiled, index, False)
+
+    def _docs(self, node: wq.Query, segment: Segment) -> set[int]:
+        """The documents an unscored query matches: posting lists unioned as sets."""
+        if type(node) is wq.Or:
+            return set().union(*(self._docs(sub, segment) for sub in node.subqueries))
+        if type(node) is wq.Term or isinstance(node, wq.TermRange):
+            field = node.fieldname
+            if field not in segment.reader.schema:
+                return set()
+            texts = [segment.reader.schema[field].to_bytes(node.text)] if type(node) is wq.Term \
+                else list(node._btexts(segment.reader))
+            docs: set[int] = set()
+            for text in texts:
+                docs.update(segment.postings(field, text)[0])
+            return docs
+        return set(node.matcher(segment.searcher, self.searcher.boolean_context()).all_ids())
+
+    def _feedback(self, node: FeedbackBoost, index: int) -> _Part:
+        """``ranking.FeedbackBoost``: the child's scores plus each feedback term's score, the
+        terms' postings scored only in the child's matches (most of a common term's are not)."""
+        base = self._part(node.child, index, False).scores
+        segment = self.segments[index]
+        bonus: Scores = {}
+        for term in node.extra:
+            if term.fieldname not in segment.reader.schema:
+                continue
+            text = segment.reader.schema[term.fieldname].to_bytes(term.text)
+            ids, weights = segment.postings(term.fieldname, text)
+            kept = [(docnum, tf) for docnum, tf in zip(ids, weights) if docnum in base]
+            scores = self._bm25(segment, term.fieldname, text, term.boost,
+                                [docnum for docnum, _tf in kept], [tf for _docnum, tf in kept])
+            get = bonus.get
+            for docnum, score in scores.items():
+                bonus[docnum] = get(docnum, 0.0) + score
+        boosted = dict(base)
+        for docnum, extra in bonus.items():
+            boosted[docnum] = base[docnum] + extra
+        return _Part(boosted, None, 0)
+
+    def _recency(self, node: RecencyBoost, index: int) -> _Part:
+        """``recency.RecencyBoost``: the child's scores, each times its article's ``recency_factor``."""
+        base = self._part(node.child, index, False).scores
+        reader = self.segments[index].reader
+        if not reader.has_column("date"):
+            return _Part(dict(base), None, 0)
+        dates = reader.column_reader("date", translate=False)
+        return _Part({docnum: score * recency_factor(dates[docnum], node.reference, node.half_life_days)
+                      for docnum, score in base.items()}, None, 0)
+
+    def _whoosh(self, node: wq.Query, index: int, counts: bool) -> _Part:
+        """Score a sub-query this module does not know with Whoosh's matcher (same scores)."""
+        searcher = self.segments[index].searcher
+        matcher = node.matcher(searcher, self.context)
+        termcount = len(list(matcher.term_matchers())) if counts else 0
+        scores: Scores = {}
+        matched: dict[int, int] = {}
+        while matcher.is_active():
+            docnum = matcher.id()
+            scores[docnum] = matcher.score()
+            if counts:
+                matched[docnum] = sum(1 for _term in matcher.matching_terms(docnum))
+            matcher.next()
+        return _Part(scores, matched if counts else None, termcount)
+
+
+def _coordinate(scores: Scores, matched: dict[int, int], termcount: int, scale: float) -> Scores:
+    """Whoosh's ``CoordMatcher``: a bonus for each more of the query's terms a document has.
+
+    Whoosh recounts the terms when a posting list runs out mid-search, so a document's bonus
+    depended on where it sat in the index; here every document is counted against the terms
+    the segment has.
+    """
+    if termcount == scale:
+        return dict.fromkeys(scores, 0.0)
+    spread = (termcount - scale) ** 2
+    share = (termcount - 1) / termcount
+    return {docnum: (score + (matched[docnum] - 1) / spread) * share for docnum, score in scores.items()}
+
+
+def _leaves(node: wq.Query) -> list[wq.Query]:
+    """The parts of a query whose terms count as matched: words, fields terms and the parts
+    scored by Whoosh; not exclusions, feedback terms or ranges (no prose to highlight)."""
+    if type(node) is wq.Term or isinstance(node, FieldsTerm):
+        return [node]
+    if isinstance(node, (FeedbackBoost, RecencyBoost)):
+        return _leaves(node.child)
+    if type(node) in (wq.Or, wq.And):
+        return [leaf for sub in node.subqueries for leaf in _leaves(sub)]
+    if type(node) is wq.AndNot:
+        return _leaves(node.a)
+    if isinstance(node, wq.NumericRange) or node is wq.NullQuery:
+        return []
+    return [node]
+
+
+
+def _has_positions(schema: Any, fieldname: str) -> bool:
+    """Whether phrases on the field can be checked here (else Whoosh raises its own error)."""
+    return fieldname in schema and bool(schema[fieldname].format) and schema[fieldname].format.supports("positions")
+
+
+def _in_order(positions: list[list[int]], slop: int) -> bool:
+    """Whoosh's ``SpanNear2`` (ordered, mindist 1) on position lists: whether each word follows
+    the span of the words before it by 1 to ``slop`` positions."""
+    spans = [(position, position) for position in positions[0]]
+    for following in positions[1:]:
+        joined: set[tuple[int, int]] = set()
+        for start, end in spans:
+            j = bisect_left(following, start)
+            while j < len(following):
+                position = following[j]
+                j += 1
+                if position < start:
+                    continue
+                if position > end + slop:
+                    break
+                distance = 0 if start <= position <= end else position - end
+                if 1 <= distance <= slop:
+                    joined.add((start, max(end, position)))
+        if not joined:
+            return False
+        spans = sorted(joined)
+    return True

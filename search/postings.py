@@ -1,0 +1,132 @@
+"""Posting lists read whole: the document numbers, weights and positions of a term.
+
+Parts:
+- ``Segment``: one segment of a searcher, with its field length bytes (Whoosh's quantised
+  lengths, one byte per document) and ``postings`` / ``postings_and_values``.
+- ``supported``: whether every segment of a searcher is a Whoosh segment this module reads.
+
+Whoosh reads a posting list one posting at a time, through a matcher. Here a term's whole list is
+read with one file read and decoded block by block in C (``pickle``, ``zlib``,
+``itertools.accumulate``); ``evaluation`` scores the lists. whoosh-reloaded is pinned (2.7.5),
+so its W3 layout (``_read_blocks``) stays as read here; a list that does not parse is read
+through Whoosh's matcher instead (``_step_through``).
+"""
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+import zlib
+from collections.abc import Sequence
+from itertools import accumulate, repeat
+from typing import Any
+
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC
+from whoosh.reading import SegmentReader
+
+# A block's length in Whoosh's W3 posting lists (``StructFile.write_int``).
+_INT = struct.Struct("!i")
+
+
+def supported(searcher: Any) -> bool:
+    """Whether every segment of the searcher can be read a posting list at a time."""
+    return all(isinstance(sub.reader(), SegmentReader) for sub, _offset in searcher.leaf_searchers())
+
+
+class Segment:
+    """One segment: its searcher, reader, document number offset and cached length bytes."""
+
+    def __init__(self, searcher: Any, offset: int) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.offset = offset
+        # The reader lives as long as the searcher; its length columns never change.
+        self.lengths: dict[str, bytes] = self.reader.__dict__.setdefault("_newsearch_lengths", {})
+
+    def length_bytes(self, field: str) -> bytes:
+        """The field's length byte for every document (Whoosh's quantised field lengths)."""
+        if field not in self.lengths:
+            count = self.reader.doc_count_all()
+            column = self.reader._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
+            data = b"" if column is None else column._dbfile.get(column._basepos, column._count)
+            self.lengths[field] = data[:count] + bytes(max(0, count - len(data)))
+        return self.lengths[field]
+
+    def postings(self, field: str, text: bytes) -> tuple[Sequence[int], Sequence[float]]:
+        """The document numbers and weights of one term, deleted documents left out."""
+        ids, weights, _values = self.postings_and_values(field, text, False)
+        return ids, weights
+
+    def postings_and_values(self, field: str, text: bytes, values: bool = True
+                            ) -> tuple[Sequence[int], Sequence[float], Sequence[Any]]:
+        """Document numbers, weights and (when asked) encoded values such as positions."""
+        reader = self.reader
+        if (field, text) not in reader:
+            return (), (), ()
+        info = reader._terms.term_info(field, text)
+        if info.is_inlined():
+            ids, weights, encoded = info.inlined_postings()
+            weights = weights if weights else [1.0] * len(ids)
+        else:
+            offset, length = info.extent()
+            if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct's 1-tuple
+                length = length[0]
+            blocks = _read_blocks(reader._terms._postfile.get(offset, length), values)
+            ids, weights, encoded = blocks or _step_through(reader._terms.matcher(field, text, reader.schema[field].format))
+        deleted = reader.deleted_docs_set
+        if deleted:
+            kept = [i for i, docnum in enumerate(ids) if docnum not in deleted]
+            ids, weights = [ids[i] for i in kept], [weights[i] for i in kept]
+            encoded = [encoded[i] for i in kept] if values else encoded
+        return ids, weights, encoded
+
+
+def _read_blocks(raw: bytes, values: bool) -> tuple[list[int], list[float], list[Any]] | None:
+    """Decode a posting list of Whoosh's W3 format, read whole in one call.
+
+    After a 4-byte tag, each block is a signed length (negative for the last block), a pickled
+    info tuple (count, last id, max weight, compression, min and max length bytes) and the
+    pickled, possibly compressed (ids as deltas, weights, values). Whoosh's own reader parses the
+    headers with dozens of small reads per block; here they are parsed from memory. None when
+    the bytes end before the last block (then ``_step_through`` reads the list Whoosh's way).
+    """
+    ids: list[int] = []
+    weights: list[float] = []
+    encoded: list[Any] = []
+    stream = io.BytesIO(raw)
+    position = len(WHOOSH3_HEADER_MAGIC)
+    while position < len(raw):
+        length = _INT.unpack_from(raw, position)[0]
+        stream.seek(position + _INT.size)
+        count, _last, _maxweight, compression, _minlength, _maxlength = pickle.load(stream)
+        end = position + _INT.size + abs(length)
+        if end > len(raw):
+            return None
+        data = raw[stream.tell():end]
+        deltas, block_weights, block_values = pickle.loads(zlib.decompress(data) if compression else data)
+        ids.extend(accumulate(deltas))
+        if block_weights is None:
+            weights.extend(repeat(1.0, count))
+        elif isinstance(block_weights, float):
+            weights.extend(repeat(block_weights, count))
+        else:
+            weights.extend(block_weights)
+        if values:
+            encoded.extend(block_values if block_values is not None else repeat(None, count))
+        if length < 0:
+            return ids, weights, encoded
+        position = end
+    return None
+
+
+def _step_through(matcher: Any) -> tuple[list[int], list[float], list[Any]]:
+    """A posting list read one posting at a time through Whoosh's matcher."""
+    ids: list[int] = []
+    weights: list[float] = []
+    encoded: list[Any] = []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        encoded.append(matcher.value())
+        matcher.next()
+    return ids, weights, encoded
