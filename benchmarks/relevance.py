@@ -208,7 +208,8 @@ def newsearch_engine(corpus: Path, workdir: Path) -> tuple[Searcher, Callable[[]
         if not words:
             return []
         try:
-            results = ix.search(words, limit=limit, highlight=None if limit > CUTOFF else "text")
+            # The full ranking needs no fragments; a first page is timed as users get it.
+            results = ix.search(words, limit=limit, snippets=0 if limit > CUTOFF else 2)
         except search.QueryError:  # e.g. nothing but stop words
             return []
         return [doc_name(hit.path) for hit in results.hits]

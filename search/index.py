@@ -137,11 +137,13 @@ class Index:
         highlight: str | None = "text",
         facets: bool = False,
         recent: bool | float = False,
+        snippets: int = 2,
     ) -> Results:
         """Search the index; ``since``/``until`` take datetimes or the query language's date forms.
 
         ``recent`` boosts newer articles: True with a half-life of two weeks, a number for
-        another half-life in days (relevance sort only; see ``search.recency``).
+        another half-life in days (relevance sort only; see ``search.recency``). ``snippets`` is
+        the number of fragments per hit; 0 leaves them out, for callers that only need the ranking.
 
         Raises ``QueryError`` for a query or option it cannot understand.
         """
@@ -149,7 +151,7 @@ class Index:
             limit=limit, page=page, sort=sort,
             since=_bound(since, start=True), until=_bound(until, start=False),
             fields=tuple(fields) if fields else SEARCH_FIELDS,
-            highlight=highlight, facets=facets, recent=_half_life(recent),
+            highlight=highlight, facets=facets, recent=_half_life(recent), snippets=snippets,
         )
         return run_search(self._searcher(), query, options)
 

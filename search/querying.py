@@ -54,6 +54,8 @@ SORTS = ("relevance", "newest", "oldest")
 COORDINATION = 0.9
 
 MAX_LIMIT = 1000
+# Fragments per hit an API caller may ask for (each is a pass over the article's text).
+MAX_SNIPPETS = 10
 
 
 def _check_encodable(text: str) -> None:
@@ -250,6 +252,8 @@ class SearchOptions:
             raise QueryError(f"page must be 1 or more, not {self.page}")
         if self.sort not in SORTS:
             raise QueryError(f"unknown sort {self.sort!r}; use one of {', '.join(SORTS)}")
+        if not 0 <= self.snippets <= MAX_SNIPPETS:
+            raise QueryError(f"snippets must be between 0 and {MAX_SNIPPETS}, not {self.snippets}")
         if self.highlight not in ("text", "html", "ansi", None):
             raise QueryError(f"unknown highlight {self.highlight!r}; use text, html, ansi or None")
         unknown = [f for f in self.fields if f not in SEARCH_FIELDS]

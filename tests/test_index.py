@@ -399,3 +399,13 @@ def test_searches_from_many_threads_while_the_index_is_rebuilt(tiny_index: searc
         final = set(pool.map(one_search, range(64)))
     assert final == {4}
     assert tiny_index.stats().generation == "gen-0005"
+
+
+def test_snippets_option_sets_the_fragments_per_hit(tiny_index: search.Index) -> None:
+    assert all(hit.snippets for hit in tiny_index.search("strike").hits)
+    bare = tiny_index.search("strike", snippets=0)
+    assert bare.total == tiny_index.search("strike").total
+    assert bare.hits and all(hit.snippets == () for hit in bare.hits)
+    for wrong in (-1, 11):
+        with pytest.raises(search.QueryError, match="snippets"):
+            tiny_index.search("strike", snippets=wrong)
