@@ -61,7 +61,8 @@ from relevance import (  # noqa: E402
 from search.indexing import update_index  # noqa: E402
 from search.evaluation import Evaluator  # noqa: E402
 from search.fuzzy import expand_fuzzy  # noqa: E402
-from search.querying import SearchOptions, parse_query, ranking_query  # noqa: E402
+from search.querying import SearchOptions, ranking_query  # noqa: E402
+from search.querylang import parse_query  # noqa: E402
 
 Ranker = Callable[[str, int], list[str]]
 

@@ -1,19 +1,16 @@
-"""Querying: parse what users type into Whoosh queries, run them, copy the results out.
+"""Querying: run a query on a searcher and copy one page of results out.
 
 Parts:
-- ``check_syntax``: catches the mistakes Whoosh would silently guess at (an unbalanced quote or
-  parenthesis), with the position.
-- ``make_parser``: Whoosh's parser with newsearch's plugins: field aliases (``tag:``,
-  ``category:``), unknown-field errors, fuzzy terms, ``>``/``<`` ranges and ``DateSpanPlugin``
-  for every date form of ``dates``.
-- ``parse_query``: text to a Whoosh query, or ``QueryError``.
 - ``SearchOptions`` and ``run_search``: run a query on a searcher and return ``Results``. A
   search by relevance scores every match once, a posting list at a time (``evaluation``), so
   the total is exact; only the shown page's hits get their matched terms and snippets. A search
   sorted by date goes through Whoosh's collector.
 
-How matches are scored (BM25F, fields combined, relevance feedback) lives in ``ranking``; fuzzy
-words in ``fuzzy``.
+- ``ranking_query``: what relevance ranks by (fields combined, feedback, the recency boost).
+- Facet counts and "did you mean" (``suggest``).
+
+What users type becomes a Whoosh query in ``querylang``; how matches are scored (BM25F, fields
+combined, relevance feedback) lives in ``ranking``; fuzzy words in ``fuzzy``.
 """
 from __future__ import annotations
 
@@ -25,207 +22,23 @@ from typing import Any
 
 from whoosh import query as wq
 from whoosh import sorting
-from whoosh.qparser import (
-    FieldAliasPlugin,
-    FieldsPlugin,
-    GtLtPlugin,
-    MultifieldParser,
-    OrGroup,
-    PlusMinusPlugin,
-    QueryParser,
-    syntax,
-)
-from whoosh.qparser.plugins import Plugin
 
-from . import dates
 from .errors import QueryError
 from .evaluation import Evaluator
-from .fuzzy import SpelledFuzzyPlugin, expand_fuzzy
+from .fuzzy import expand_fuzzy
 from .postings import supported
+from .querylang import parse_query
 from .ranking import TopDocs, add_feedback, combine_fields, query_repeats
 from .recency import RecencyBoost, reference_date
 from .results import Hit, Results
-from .schema import FIELD_ALIASES, FIELD_WEIGHTS, SEARCH_FIELDS
+from .schema import SEARCH_FIELDS
 from .snippets import make_snippets, title_spans
 
 SORTS = ("relevance", "newest", "oldest")
 
-# How much a document matching more of a query's words outranks one matching fewer.
-COORDINATION = 0.9
-
 MAX_LIMIT = 1000
 # Fragments per hit an API caller may ask for (each is a pass over the article's text).
 MAX_SNIPPETS = 10
-
-
-def _check_encodable(text: str) -> None:
-    """Reject undecodable bytes (lone surrogates from a non-UTF-8 command line), naming the column."""
-    for position, char in enumerate(text):
-        if "\ud800" <= char <= "\udfff":
-            raise QueryError(f"query has a byte that is not UTF-8 at column {position + 1}; type it as text")
-
-
-def check_syntax(text: str) -> None:
-    """Raise ``QueryError`` for an unbalanced double quote or parenthesis, naming the column."""
-    depth_positions: list[int] = []
-    quote_at = -1
-    for position, char in enumerate(text):
-        if quote_at >= 0:
-            if char == '"':
-                quote_at = -1
-        elif char == '"':
-            quote_at = position
-        elif char == "(":
-            depth_positions.append(position)
-        elif char == ")":
-            if not depth_positions:
-                raise QueryError(f"unbalanced ')' at column {position + 1} of {text!r}")
-            depth_positions.pop()
-    if quote_at >= 0:
-        raise QueryError(f"unbalanced '\"' at column {quote_at + 1} of {text!r}: close the phrase")
-    if depth_positions:
-        raise QueryError(f"unbalanced '(' at column {depth_positions[-1] + 1} of {text!r}: add a ')'")
-
-
-class _DateSpanNode(syntax.SyntaxNode):  # type: ignore[misc]
-    """A parsed date condition; becomes a half-open DateRange on the date field."""
-
-    has_fieldname = True
-    has_boost = True
-
-    def __init__(self, fieldname: str, span: dates.Span) -> None:
-        self.fieldname = fieldname
-        self.span = span
-        self.boost = 1.0
-
-    def r(self) -> str:
-        return f"{self.fieldname}:[{self.span.start} to {self.span.end})"
-
-    def query(self, parser: Any) -> wq.Query:
-        if self.span.start is None and self.span.end is None:
-            return wq.Every()
-        return wq.DateRange(self.fieldname, self.span.start, self.span.end, endexcl=self.span.end is not None)
-
-
-class DateSpanPlugin(Plugin):  # type: ignore[misc]
-    """Reads the text after ``date:`` with ``dates.parse_span`` (relative forms included)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def filters(self, parser: Any) -> list[tuple[Any, int]]:
-        # After FieldsPlugin (100) has attached field names to the nodes.
-        return [(self.convert_dates, 110)]
-
-    def convert_dates(self, parser: Any, group: Any) -> Any:
-        for position, node in enumerate(group):
-            if isinstance(node, syntax.GroupNode):
-                group[position] = self.convert_dates(parser, node)
-            elif getattr(node, "fieldname", None) == "date":
-                group[position] = _DateSpanNode("date", self._span_of(node)).set_range(node.startchar, node.endchar)
-        return group
-
-    def _span_of(self, node: Any) -> dates.Span:
-        if isinstance(node, syntax.RangeNode):
-            return self._range_span(node)
-        if node.has_text:
-            return dates.parse_span(node.text, self.now)
-        raise QueryError("date: needs a date after it, e.g. date:2026-01 or date:[2026-01-01 to 2026-01-31]")
-
-    def _range_span(self, node: Any) -> dates.Span:
-        low = dates.parse_span(node.start, self.now) if node.start else None
-        high = dates.parse_span(node.end, self.now) if node.end else None
-        start = (low.end if node.startexcl else low.start) if low else None
-        end = (high.start if node.endexcl else high.end) if high else None
-        if start is not None and end is not None and start >= end:
-            raise QueryError(f"empty date range: {node.start!r} is not before {node.end!r}")
-        return dates.Span(start, end)
-
-
-def _aliases() -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for alias, field in FIELD_ALIASES.items():
-        if alias != field:
-            grouped.setdefault(field, []).append(alias)
-    return grouped
-
-
-def make_parser(schema: Any, now: datetime | None = None, fields: tuple[str, ...] = SEARCH_FIELDS) -> QueryParser:
-    """The query parser: Whoosh's syntax plus newsearch's fields, dates and fuzzy terms."""
-    parser = MultifieldParser(
-        list(fields), schema, fieldboosts={f: FIELD_WEIGHTS.get(f, 1.0) for f in fields},
-        group=OrGroup.factory(COORDINATION),
-    )
-    parser.remove_plugin_class(FieldsPlugin)
-    parser.add_plugin(FieldsPlugin(remove_unknown=False))
-    parser.add_plugin(FieldAliasPlugin(_aliases()))
-    # A leading + or - marks a required or excluded word; a hyphen inside "2026-01-08" does not.
-    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
-    parser.add_plugin(SpelledFuzzyPlugin())
-    # Only right after "field:", so a query that starts with "<b>" is just words.
-    parser.add_plugin(GtLtPlugin(expr=r"(?<=:)(?P<rel>(<=|>=|<|>|=<|=>))"))
-    parser.add_plugin(DateSpanPlugin(now or dates.utc_now()))
-    return parser
-
-
-def parse_query(text: str, schema: Any, now: datetime | None = None, fields: tuple[str, ...] = SEARCH_FIELDS) -> wq.Query:
-    """Turn query text into a Whoosh query; ``QueryError`` says what is wrong and where."""
-    if not text.strip():
-        raise QueryError("empty query: type some words to search for")
-    _check_encodable(text)
-    check_syntax(text)
-    try:
-        parsed = make_parser(schema, now, fields).parse(text)
-    except QueryError:
-        raise
-    except Exception as error:  # Whoosh reports odd input with assorted exception types.
-        raise QueryError(f"cannot understand query {text!r} near {error!s:.40}; check its operators and parentheses") from None
-    _check_fields(parsed, schema, text)
-    if parsed is wq.NullQuery or isinstance(parsed, type(wq.NullQuery)):
-        raise QueryError(f"query {text!r} has no searchable words (only stop words or punctuation?)")
-    return require_filters(parsed)
-
-
-# Fields that narrow a search rather than describe what it is about.
-FILTER_FIELDS = frozenset({"source", "categories", "date", "id", "link", "path"})
-
-
-def _is_filter(clause: wq.Query) -> bool:
-    leaves = list(clause.leaves()) if clause.children() else [clause]
-    return bool(leaves) and all(getattr(leaf, "fieldname", None) in FILTER_FIELDS for leaf in leaves)
-
-
-def require_filters(parsed: wq.Query) -> wq.Query:
-    """Make filter clauses (``source:``, ``category:``, ``date:``) and exclusions required.
-
-    Words are ORed so that near misses still rank, but ``source:foxnews ice`` means ice stories
-    from that source, and ``strike -commuters`` means strike stories without commuters, not
-    everything that lacks the word.
-    """
-    if parsed.children():
-        parsed = parsed.apply(require_filters)
-    if not isinstance(parsed, wq.Or):
-        return parsed
-    clauses = parsed.subqueries
-    exclusions = [clause.query for clause in clauses if isinstance(clause, wq.Not)]
-    filters = [clause for clause in clauses if not isinstance(clause, wq.Not) and _is_filter(clause)]
-    words = [clause for clause in clauses if not isinstance(clause, wq.Not) and not _is_filter(clause)]
-    if not exclusions and not (filters and words):
-        return parsed
-    topic: wq.Query | None = None
-    if words:
-        topic = words[0] if len(words) == 1 else wq.Or(words, boost=parsed.boost, scale=getattr(parsed, "scale", None))
-    required = [q for q in (topic, *filters) if q is not None]
-    base = required[0] if len(required) == 1 else (wq.And(required) if required else wq.Every())
-    return wq.AndNot(base, wq.Or(exclusions)) if exclusions else base
-
-
-def _check_fields(parsed: wq.Query, schema: Any, text: str) -> None:
-    for leaf in parsed.leaves() if parsed.children() else [parsed]:
-        name = getattr(leaf, "fieldname", None)
-        if name is not None and name not in schema:
-            known = ", ".join(sorted(a for a in FIELD_ALIASES if a not in ("id", "link", "path")))
-            raise QueryError(f"unknown field '{name}:' in {text!r}; fields are {known}")
 
 
 @dataclass(frozen=True)

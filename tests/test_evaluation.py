@@ -9,7 +9,8 @@ from whoosh import query as wq
 import search
 from search.evaluation import Evaluator, best
 from search.fuzzy import expand_fuzzy
-from search.querying import SearchOptions, date_filter, parse_query, ranking_query
+from search.querying import SearchOptions, date_filter, ranking_query
+from search.querylang import parse_query
 from search.ranking import add_feedback, whoosh_top_docs
 from search.schema import SEARCH_FIELDS
 

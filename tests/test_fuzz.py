@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 import search
 from search.articles import Article, load_article
 from search.display import to_json
-from search.querying import parse_query
+from search.querylang import parse_query
 from search.schema import build_schema
 
 from .conftest import ROOT, write_tiny_corpus

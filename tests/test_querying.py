@@ -4,13 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import search
-from search.querying import check_syntax, parse_query
 from search.indexing import update_index
-from search.schema import build_schema
 
 from .conftest import WriteArticle
 
@@ -161,31 +157,6 @@ def test_facets_count_sources_tags_and_months(tiny_index: search.Index) -> None:
     assert facets["source"] == {"https://feeds.harbour.example/rss": 2, "https://feeds.valley.example/rss": 1}
     assert facets["tag"]["transit"] == 2
     assert facets["month"] == {"2026-08": 1, "2026-07": 2}
-
-
-def test_check_syntax_accepts_balanced_text() -> None:
-    check_syntax('(a OR "b (c")')  # a parenthesis inside a phrase does not count
-
-
-@settings(max_examples=2000, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
-def test_parser_never_raises_anything_but_query_error(text: str) -> None:
-    schema = build_schema()
-    try:
-        parse_query(text, schema)
-    except search.QueryError as error:
-        assert "\n" not in str(error)
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from(['"', "(", ")", "AND", "OR", "NOT", "-", "title:", "date:", "date:>",
-                                 "[", "]", " to ", "~", "~2", "^2", "*", "word", "2026-01", "'", ":"]),
-                max_size=12).map("".join))
-def test_parser_survives_operator_soup(text: str) -> None:
-    try:
-        parse_query(text, build_schema())
-    except search.QueryError:
-        pass
 
 
 def test_a_leading_angle_bracket_is_text_not_a_range(tiny_index: search.Index) -> None:

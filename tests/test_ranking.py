@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from whoosh.filedb.filestore import RamStorage
 
-from search.querying import SearchOptions, parse_query, run_search
+from search.querying import SearchOptions, run_search
+from search.querylang import parse_query
 from search.ranking import FieldsTerm, combine_fields, query_repeats
 from search.schema import SEARCH_FIELDS, build_schema
 

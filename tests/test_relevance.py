@@ -11,7 +11,8 @@ from types import ModuleType
 import pytest
 
 import search
-from search.querying import SearchOptions, parse_query, run_search
+from search.querying import SearchOptions, run_search
+from search.querylang import parse_query
 from search.ranking import FeedbackBoost, add_feedback, plain_words
 from search.schema import SEARCH_FIELDS, build_schema
 
