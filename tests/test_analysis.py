@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import pickle
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.analysis import CompositeAnalyzer
+
 from search.analysis import STOP_WORDS, analyze, label_analyzer, snowball_stem, text_analyzer
 
 
@@ -57,3 +61,29 @@ def test_normalize_filter_gives_what_whooshs_three_filters_give() -> None:
                 return [(t.text, t.stopped, getattr(t, "pos", None), getattr(t, "startchar", None))
                         for t in analyzer(text, **mode)]  # type: ignore[operator]
             assert tokens(text_analyzer()) == tokens(whoosh_chain), (text, mode)
+
+
+_PROSE_TEXT = st.lists(st.sampled_from(list("aeiouxyzAEÉéöØ’'. -,\n3\u00a0ﬁ") + ["the ", "and ", "running"]),
+                       max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PROSE_TEXT, st.sampled_from([
+    {"positions": True, "boosts": True, "mode": "index"},  # what indexing asks for
+    {},  # relevance feedback and query words
+    {"positions": True, "chars": True, "mode": "query", "removestops": False},  # highlighting
+    {"positions": True, "start_pos": 3},
+]))
+def test_prose_analyzer_loop_gives_the_chains_tokens(text: str, options: dict[str, object]) -> None:
+    fast = text_analyzer()
+    chain = CompositeAnalyzer(*fast.items)  # the same tokenizer and filters, one generator each
+
+    def tokens(analyzer: CompositeAnalyzer) -> list[tuple[object, ...]]:
+        return [(t.text, t.stopped, getattr(t, "pos", None), getattr(t, "startchar", None))
+                for t in analyzer(text, **options)]
+    assert tokens(fast) == tokens(chain)
+
+
+def test_prose_analyzer_positions_skip_no_place_for_stop_words() -> None:
+    tokens = text_analyzer()("the cats and the dogs ran", positions=True)
+    assert [(t.text, t.pos) for t in tokens] == [("cat", 1), ("dog", 2), ("ran", 3)]

@@ -37,3 +37,34 @@ def test_api_added_articles_are_searchable_by_spelling(tmp_path: Path, tiny_corp
     add_articles(open_whoosh(str(storage.current_generation(tmp_path / "ix"))), [article])
     with search.open_index(tmp_path / "ix") as ix:
         assert [hit.id for hit in ix.search("zepelin~").hits] == ["api-1"]
+
+
+def test_terms_with_one_posting_are_inlined_and_read_back_like_blocks(tmp_path: Path, tiny_corpus: Path) -> None:
+    """Single-posting terms live in the term table; searches, deletions and merges still see them."""
+    update_index(tmp_path / "ix", tiny_corpus)
+    (tiny_corpus / "extra.md").write_text(article_text("Zeppelin hangar opens", "<p>Airships return.</p>"))
+    update_index(tmp_path / "ix", tiny_corpus)  # a second segment, with ids, paths and words of one posting
+    ix = open_whoosh(str(storage.current_generation(tmp_path / "ix")))
+    with ix.reader() as reader:
+        assert reader.term_info("path", "extra.md").is_inlined()
+        assert reader.term_info("title", "zeppelin").is_inlined()
+        segment, _ = next((r, base) for r, base in reader.leaf_readers() if ("path", "extra.md") in r)
+        matcher = segment.postings("path", "extra.md")
+        assert matcher.value() is None  # as a block of a field without values gives
+        assert matcher.copy().term() == ("path", b"extra.md")
+        postings = segment.postings("title", "zeppelin")
+        assert list(postings.copy().all_ids()) == [matcher.id()]
+        assert postings.value_as("positions") == [0]
+    ix.writer().commit(optimize=True)  # merging the segments copies the inlined postings into one
+    with ix.reader() as reader:
+        assert reader.is_atomic() and reader.doc_count() == len(list(tiny_corpus.glob("*.md")))
+        assert list(reader.postings("path", "extra.md").all_ids()) == [reader.first_id("path", "extra.md")]
+    import search
+    with search.open_index(tmp_path / "ix") as index:
+        assert [hit.id for hit in index.search('"zeppelin hangar"').hits] == [index.search("zeppelin").hits[0].id]
+        assert index.search("zepelin~").total == 1
+    update_index(tmp_path / "ix", tiny_corpus)
+    (tiny_corpus / "extra.md").unlink()
+    update_index(tmp_path / "ix", tiny_corpus)  # deleting by the inlined path term
+    with search.open_index(tmp_path / "ix") as index:
+        assert index.search("zeppelin").total == 0
