@@ -54,13 +54,15 @@ def _inline_single_postings() -> None:
     Most terms of a segment occur in one document (ids, paths, digests, the fine tiers of dates,
     spelling words, rare words: 38,000 of 61,000 terms in 2,000 Reuters articles), and each
     block costs two pickles, a zlib call and its own block header (inlining them took a
-    quarter off the time of writing a segment of 2,000 articles). Whoosh's format has "inlined" postings for this (a ``ListMatcher`` reads
-    them), but its writer never uses them: the default limit of 1 inlines no term, and the
-    method it would call is misspelled (``set_inline`` for ``set_inlined``). This turns that
-    path on, and makes inlined postings read back as block postings do: values ``None`` for
-    fields without values (a merge copies them back into a posting pool, which accepts ``None``
-    but not the empty string), and copies of the matcher that keep their term (ranking asks
-    each term matcher for its field).
+    quarter off the time of writing a segment of 2,000 articles). Whoosh's format has "inlined"
+    postings for this (a ``ListMatcher`` reads them), but its writer never uses them: the default
+    limit of 1 inlines no term, and the method it would call is misspelled (``set_inline`` for
+    ``set_inlined``). This turns that path on, and makes inlined postings read back as block
+    postings do: values ``None`` for fields without values (a merge copies them back into a
+    posting pool, which accepts ``None`` but not the empty string); copies of the matcher that
+    keep their term (ranking asks each term matcher for its field); and an ``id()`` that does
+    not raise once the matcher has run out, as a block matcher's does not (Whoosh's
+    ``AndNotMatcher.skip_to`` asks for it: ``HARBO NOT FLOO`` raised IndexError).
     """
     def set_inline(self: Any, ids: Any, weights: Any, values: Any) -> None:
         if len(values) != len(ids):  # a format without values (ids, keywords)
@@ -71,8 +73,13 @@ def _inline_single_postings() -> None:
         return self.__class__(self._ids, self._weights, self._values, self._format, self._scorer,
                               self._i, self._all_weights, self._term, self._terminfo)
 
+    def last_id(self: Any) -> int:
+        ids, at = self._ids, self._i
+        return int(ids[at] if at < len(ids) else ids[-1] if ids else -1)
+
     whoosh3.W3TermInfo.set_inline = set_inline
     ListMatcher.copy = copy
+    ListMatcher.id = last_id
     blocklimit, compression, _ = whoosh3.W3Codec.__init__.__defaults__
     whoosh3.W3Codec.__init__.__defaults__ = (blocklimit, compression, INLINE_LIMIT)
 

@@ -175,3 +175,9 @@ def test_fuzzy_words_are_matched_as_typed_not_stemmed(tiny_index: search.Index) 
     # the word as typed is one edit away.
     assert paths(tiny_index.search("temperatues~")) == ["heatwave.md"]
     assert paths(tiny_index.search("evacuted~")) == ["flood.md"]
+
+
+def test_an_exclusion_with_a_date_filter_and_a_correction(tiny_index: search.Index) -> None:
+    # Found by the fuzz test: Whoosh's exclusion matcher read past an inlined posting list.
+    results = tiny_index.search("HARBO NOT FLOO", limit=1, until="2026", fields=["title"])
+    assert results.total == 0 and results.suggestion is not None and "harbour" in results.suggestion

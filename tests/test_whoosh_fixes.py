@@ -68,3 +68,14 @@ def test_terms_with_one_posting_are_inlined_and_read_back_like_blocks(tmp_path: 
     update_index(tmp_path / "ix", tiny_corpus)  # deleting by the inlined path term
     with search.open_index(tmp_path / "ix") as index:
         assert index.search("zeppelin").total == 0
+
+
+def test_an_exhausted_inlined_posting_list_still_answers_id_as_a_block_list_does() -> None:
+    from whoosh.matching import AndNotMatcher, ListMatcher
+
+    # AndNotMatcher.skip_to asks the positive side for its id after it has run out.
+    matcher = AndNotMatcher(ListMatcher([1, 3]), ListMatcher([1, 5]))
+    assert matcher.id() == 3
+    matcher.skip_to(4)
+    assert not matcher.is_active()
+    assert ListMatcher([]).id() == -1
