@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -113,17 +114,7 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     # Whoosh clamps a page number past the end to the last page; a page past the end is empty.
     shown = page if page.pagenum == options.page else []
     hits = tuple(_copy_hit(hit, rank, options) for rank, hit in enumerate(shown, page.offset + 1))
-    return Results(
-        query=text,
-        total=total,
-        page=options.page,
-        page_count=max(1, math.ceil(total / options.limit)),
-        limit=options.limit,
-        hits=hits,
-        elapsed=time.perf_counter() - started,
-        suggestion=suggest(searcher, text, parsed, total, restriction, options.fields),
-        facets=_facet_counts(page.results) if options.facets else {},
-    )
+    return _results(searcher, text, parsed, restriction, options, started, total, hits, lambda: page.results)
 
 
 def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
@@ -162,6 +153,13 @@ def _ranked_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Q
     matched = evaluator.matched_terms(ranked, [docnum for docnum, _score in shown])
     hits = tuple(_copy_hit(_ScoredHit(searcher, docnum, score, matched[docnum]), rank, options)
                  for rank, (docnum, score) in enumerate(shown, first + 1))
+    return _results(searcher, text, parsed, restriction, options, started, total, hits,
+                    lambda: _all_matches(searcher, parsed))
+
+
+def _results(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None, options: SearchOptions,
+             started: float, total: int, hits: tuple[Hit, ...], all_matches: Callable[[], Any]) -> Results:
+    """The ``Results`` of one page; ``all_matches`` gives the Whoosh results facets count, when asked for."""
     return Results(
         query=text,
         total=total,
@@ -171,7 +169,7 @@ def _ranked_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Q
         hits=hits,
         elapsed=time.perf_counter() - started,
         suggestion=suggest(searcher, text, parsed, total, restriction, options.fields),
-        facets=_facet_counts(_all_matches(searcher, parsed)) if options.facets else {},
+        facets=_facet_counts(all_matches()) if options.facets else {},
     )
 
 
