@@ -17,6 +17,7 @@ from whoosh.codec.base import Automata
 from whoosh.qparser import FuzzyTermPlugin
 
 from .errors import QueryError
+from .schema import SPELLING_FIELDS as SPELLED
 
 # Edit distances above this make Whoosh's fuzzy matching explode (tens of seconds).
 MAX_FUZZY_DISTANCE = 2
@@ -39,8 +40,9 @@ class SpelledFuzzyPlugin(FuzzyTermPlugin):  # type: ignore[misc]
             return made
 
 
-# The unstemmed word lists Whoosh keeps for spelling (``spelling=True`` in the schema).
-SPELLING_FIELDS = ("spell_body", "spell_title")
+# The unstemmed word lists the indexer writes (``schema.SPELLING_FIELDS``: each segment holds
+# every word of its titles and bodies once).
+SPELLING_FIELDS = tuple(sorted(set(SPELLED.values())))
 
 
 def expand_fuzzy(parsed: wq.Query, searcher: Any) -> wq.Query:
