@@ -31,7 +31,7 @@ class CliError(click.ClickException):
     exit_code = EXIT_ERROR
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"newsearch: {display.clean(self.format_message())}", err=True)
+        click.echo(display.error_line(self.format_message()), err=True)
 
 
 @contextmanager

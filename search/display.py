@@ -46,6 +46,11 @@ def clean(text: str, *, keep_newlines: bool = False) -> str:
     return (_CONTROLS if keep_newlines else _CONTROLS_AND_NEWLINES).sub(" " if not keep_newlines else "", text)
 
 
+def error_line(message: str) -> str:
+    """An error as newsearch prints it on stderr: one cleaned line, named for the program."""
+    return f"newsearch: {clean(message)}"
+
+
 def want_color(choice: str, stream: IO[str]) -> bool:
     """Whether to colour output: ``always``, ``never``, or ``auto`` (a terminal, no NO_COLOR)."""
     if choice == "always":

@@ -26,7 +26,7 @@ Completer = Callable[[str, int, str], list[str]]
 
 def warn(message: str) -> None:
     """A problem with the history file: one line on stderr; the prompt goes on without it."""
-    click.echo(f"newsearch: {display.clean(message)}", err=True)
+    click.echo(display.error_line(message), err=True)
 
 
 def history_path() -> Path:

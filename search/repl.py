@@ -116,7 +116,7 @@ def note(text: str) -> None:
 
 def error(message: str) -> None:
     """Print an error as one line on stderr."""
-    click.echo(f"newsearch: {display.clean(message)}", err=True)
+    click.echo(display.error_line(message), err=True)
 
 
 def show(session: Session, results: Results) -> None:
