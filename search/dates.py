@@ -59,6 +59,11 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """``moment`` as the index stores times: naive UTC (a naive moment is taken to be UTC already)."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
 def parse_span(text: str, now: datetime | None = None) -> Span:
     """The span of time ``text`` names, e.g. ``2026-01`` is the whole of January 2026 (UTC)."""
     now = now or utc_now()
@@ -184,8 +189,7 @@ def _iso_span(text: str) -> Span | None:
 
 def _timestamp_span(text: str) -> Span:
     moment = datetime.fromisoformat(text.upper().replace(" ", "T", 1).replace("Z", "+00:00"))
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    moment = naive_utc(moment)
     precision = timedelta(minutes=1) if moment.second == 0 and moment.microsecond == 0 else timedelta(seconds=1)
     return Span(moment, moment + precision)
 

@@ -32,7 +32,7 @@ from whoosh.util.numeric import byte_to_length
 
 from .postings import Segment
 from .ranking import BM25_B, BM25_K1, FIELD_B, FeedbackBoost, FieldsTerm, bm25_idf
-from .recency import RecencyBoost, recency_factor
+from .recency import RecencyBoost, date_column, recency_factor
 from .schema import FIELD_WEIGHTS
 
 Scores = dict[int, float]
@@ -351,10 +351,9 @@ class Evaluator:
     def _recency(self, node: RecencyBoost, index: int) -> _Part:
         """``recency.RecencyBoost``: the child's scores, each times its article's ``recency_factor``."""
         base = self._part(node.child, index, False).scores
-        reader = self.segments[index].reader
-        if not reader.has_column("date"):
+        dates = date_column(self.segments[index].reader)
+        if dates is None:
             return _Part(dict(base), None, 0)
-        dates = reader.column_reader("date", translate=False)
         return _Part({docnum: score * recency_factor(dates[docnum], node.reference, node.half_life_days)
                       for docnum, score in base.items()}, None, 0)
 

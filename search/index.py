@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import indexing, storage
-from .dates import since_bound, until_bound
+from .dates import naive_utc, since_bound, until_bound
 from .errors import IndexNotFoundError, QueryError
 from .querying import SearchOptions, run_search
 from .ranking import weighting
@@ -227,7 +227,7 @@ def _bound(value: DateBound, *, start: bool) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+        return naive_utc(value)
     return since_bound(value) if start else until_bound(value)
 
 

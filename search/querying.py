@@ -24,6 +24,7 @@ from typing import Any
 from whoosh import query as wq
 from whoosh import sorting
 
+from .dates import naive_utc
 from .errors import QueryError
 from .evaluation import Evaluator
 from .fuzzy import expand_fuzzy
@@ -85,13 +86,9 @@ def date_filter(options: SearchOptions) -> wq.Query | None:
     """The date restriction from ``since``/``until`` (``until`` excluded), or None."""
     if options.since is None and options.until is None:
         return None
-    return wq.DateRange("date", _naive_utc(options.since), _naive_utc(options.until), endexcl=options.until is not None)
-
-
-def _naive_utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    since = naive_utc(options.since) if options.since is not None else None
+    until = naive_utc(options.until) if options.until is not None else None
+    return wq.DateRange("date", since, until, endexcl=until is not None)
 
 
 def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime | None = None) -> Results:

@@ -17,6 +17,8 @@ from whoosh import query as wq
 from whoosh.matching import WrappingMatcher
 from whoosh.util.times import datetime_to_long
 
+from .dates import naive_utc
+
 # How much the newest article's score may grow (1.0 doubles it) and, by default, after how many
 # days that bonus halves. Two weeks keeps this month's news ahead of last year's without
 # letting a passing mention from yesterday beat the article that is about the query.
@@ -26,22 +28,29 @@ DEFAULT_HALF_LIFE_DAYS = 14.0
 _USECS_PER_DAY = 86_400 * 1_000_000
 
 
+def date_column(reader: Any) -> Any:
+    """A segment's dates by document number, in Whoosh's column units (0: undated), or None."""
+    return reader.column_reader("date", translate=False) if reader.has_column("date") else None
+
+
 def newest_date(searcher: Any) -> int:
     """The latest date in the index, in Whoosh's column units (microseconds), 0 if none."""
-    newest = 0
-    for leaf, _offset in searcher.leaf_searchers():
-        reader = leaf.reader()
-        if reader.doc_count() and reader.has_column("date"):
-            values = reader.column_reader("date", translate=False)
-            newest = max(newest, max(values, default=0))
-    return newest
+    return max((_segment_newest(leaf.reader()) for leaf, _offset in searcher.leaf_searchers()), default=0)
+
+
+def _segment_newest(reader: Any) -> int:
+    # Read once per segment reader: a segment never changes, and a scan of the whole column on
+    # every --recent query would grow with the index.
+    cache: dict[str, int] = reader.__dict__.setdefault("_newsearch_newest", {})
+    if "date" not in cache:
+        dates = date_column(reader) if reader.doc_count() else None
+        cache["date"] = int(max(dates, default=0)) if dates is not None else 0
+    return cache["date"]
 
 
 def reference_date(searcher: Any, now: datetime | None = None) -> int:
     """Where ages are counted from: the newest article's date, but never later than now."""
-    moment = now or datetime.now(timezone.utc)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    moment = naive_utc(now or datetime.now(timezone.utc))
     latest = newest_date(searcher)
     return int(min(latest, datetime_to_long(moment)) if latest else datetime_to_long(moment))
 
@@ -70,8 +79,7 @@ class RecencyBoost(wq.WrappingQuery):  # type: ignore[misc]
 
     def matcher(self, searcher: Any, context: Any = None) -> Any:
         # Whoosh asks for a matcher per segment, so the column's document numbers match the child's.
-        reader = searcher.reader()
-        dates = reader.column_reader("date", translate=False) if reader.has_column("date") else None
+        dates = date_column(searcher.reader())
         return _RecencyMatcher(self.child.matcher(searcher, context), dates, self.reference, self.half_life_days)
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 import search
+from search.articles import parse_article
 from search.indexing import update_index
 from search.recency import RECENCY_WEIGHT, newest_date, recency_factor, reference_date
 from whoosh.util.times import datetime_to_long
 
-from .conftest import WriteArticle
+from .conftest import WriteArticle, article_text
 
 DAY = 86_400 * 1_000_000
 
@@ -96,3 +97,11 @@ def test_repl_recent_on_and_off(news_index: search.Index, tmp_path: Path) -> Non
     tops = [line for line in result.stdout.splitlines() if line.lstrip().startswith("1.")]
     assert tops[0].endswith("Storm hits the coast") and "Storm hits the coast again" in tops[1]
     assert "not a number of days" in result.stderr and "recency boost off" in result.stderr
+
+
+def test_the_newest_date_follows_new_articles(news_index: search.Index) -> None:
+    assert newest_date(news_index._searcher()) == datetime_to_long(datetime(2026, 11, 18))
+    newer = parse_article(article_text("Storm hits the coast once more", "<p>The storm again.</p>",
+                                              date="2026-11-21"), "later.md")
+    news_index.add(newer)
+    assert newest_date(news_index._searcher()) == datetime_to_long(datetime(2026, 11, 21))
