@@ -38,6 +38,11 @@ from .schema import FIELD_WEIGHTS
 Scores = dict[int, float]
 Term = tuple[str, bytes]
 
+# Feedback terms are read only where they can score (block by block) when the query matches
+# fewer than one in SPARSE_SHARE articles of a segment; denser, nearly every block is needed.
+SPARSE_SHARE = 16
+
+
 def best(scores: Scores, count: int) -> list[tuple[int, float]]:
     """The ``count`` highest scores as (docnum, score), ties to the lower document number.
 
@@ -331,12 +336,14 @@ class Evaluator:
         terms' postings scored only in the child's matches (most of a common term's are not)."""
         base = self._part(node.child, index, False).scores
         segment = self.segments[index]
+        # Few matches: decode only the blocks of the terms' lists that can hold them.
+        within = sorted(base) if len(base) * SPARSE_SHARE < segment.reader.doc_count_all() else None
         bonus: Scores = {}
         for term in node.extra:
             if term.fieldname not in segment.reader.schema:
                 continue
             text = segment.reader.schema[term.fieldname].to_bytes(term.text)
-            ids, weights = segment.postings(term.fieldname, text)
+            ids, weights = segment.postings(term.fieldname, text, within)
             kept = [(docnum, tf) for docnum, tf in zip(ids, weights) if docnum in base]
             scores = self._bm25(segment, term.fieldname, text, term.boost,
                                 [docnum for docnum, _tf in kept], [tf for _docnum, tf in kept])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from bisect import bisect_right
 import struct
 import zlib
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from itertools import accumulate, repeat
 from typing import Any
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC
-from whoosh.reading import SegmentReader
+from whoosh.reading import SegmentReader, TermNotFound
 
 # A block's length in Whoosh's W3 posting lists (``StructFile.write_int``).
 _INT = struct.Struct("!i")
@@ -52,18 +53,26 @@ class Segment:
             self.lengths[field] = data[:count] + bytes(max(0, count - len(data)))
         return self.lengths[field]
 
-    def postings(self, field: str, text: bytes) -> tuple[Sequence[int], Sequence[float]]:
-        """The document numbers and weights of one term, deleted documents left out."""
-        ids, weights, _values = self.postings_and_values(field, text, False)
+    def postings(self, field: str, text: bytes, within: Sequence[int] | None = None
+                 ) -> tuple[Sequence[int], Sequence[float]]:
+        """The document numbers and weights of one term, deleted documents left out.
+
+        With ``within`` (ascending document numbers), blocks of the list that hold none of
+        them are skipped undecoded, so the result may hold fewer postings outside ``within``.
+        """
+        ids, weights, _values = self.postings_and_values(field, text, False, within)
         return ids, weights
 
-    def postings_and_values(self, field: str, text: bytes, values: bool = True
+    def postings_and_values(self, field: str, text: bytes, values: bool = True,
+                            within: Sequence[int] | None = None
                             ) -> tuple[Sequence[int], Sequence[float], Sequence[Any]]:
-        """Document numbers, weights and (when asked) encoded values such as positions."""
+        """Document numbers, weights and (when asked) encoded values such as positions;
+        ``within`` as in ``postings``."""
         reader = self.reader
-        if (field, text) not in reader:
+        try:
+            info = reader._terms.term_info(field, text)
+        except TermNotFound:
             return (), (), ()
-        info = reader._terms.term_info(field, text)
         if info.is_inlined():
             ids, weights, encoded = info.inlined_postings()
             weights = weights if weights else [1.0] * len(ids)
@@ -71,7 +80,7 @@ class Segment:
             offset, length = info.extent()
             if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct's 1-tuple
                 length = length[0]
-            blocks = _read_blocks(reader._terms._postfile.get(offset, length), values)
+            blocks = _read_blocks(reader._terms._postfile.get(offset, length), values, within)
             ids, weights, encoded = blocks or _step_through(reader._terms.matcher(field, text, reader.schema[field].format))
         deleted = reader.deleted_docs_set
         if deleted:
@@ -81,27 +90,37 @@ class Segment:
         return ids, weights, encoded
 
 
-def _read_blocks(raw: bytes, values: bool) -> tuple[list[int], list[float], list[Any]] | None:
+def _read_blocks(raw: bytes, values: bool, within: Sequence[int] | None = None
+                 ) -> tuple[list[int], list[float], list[Any]] | None:
     """Decode a posting list of Whoosh's W3 format, read whole in one call.
 
     After a 4-byte tag, each block is a signed length (negative for the last block), a pickled
     info tuple (count, last id, max weight, compression, min and max length bytes) and the
     pickled, possibly compressed (ids as deltas, weights, values). Whoosh's own reader parses the
-    headers with dozens of small reads per block; here they are parsed from memory. None when
-    the bytes end before the last block (then ``_step_through`` reads the list Whoosh's way).
+    headers with dozens of small reads per block; here they are parsed from memory. With
+    ``within`` (ascending), a block whose range of ids holds none of them is not decoded: that
+    is most of a common word's list when only a few articles matter. None when the bytes end
+    before the last block (then ``_step_through`` reads the list Whoosh's way).
     """
     ids: list[int] = []
     weights: list[float] = []
     encoded: list[Any] = []
     stream = io.BytesIO(raw)
     position = len(WHOOSH3_HEADER_MAGIC)
+    previous_last = -1
     while position < len(raw):
         length = _INT.unpack_from(raw, position)[0]
         stream.seek(position + _INT.size)
-        count, _last, _maxweight, compression, _minlength, _maxlength = pickle.load(stream)
+        count, last, _maxweight, compression, _minlength, _maxlength = pickle.load(stream)
         end = position + _INT.size + abs(length)
         if end > len(raw):
             return None
+        if within is not None and not _holds_any(within, previous_last, last):
+            if length < 0:
+                return ids, weights, encoded
+            position, previous_last = end, last
+            continue
+        previous_last = last
         data = raw[stream.tell():end]
         deltas, block_weights, block_values = pickle.loads(zlib.decompress(data) if compression else data)
         ids.extend(accumulate(deltas))
@@ -117,6 +136,12 @@ def _read_blocks(raw: bytes, values: bool) -> tuple[list[int], list[float], list
             return ids, weights, encoded
         position = end
     return None
+
+
+def _holds_any(ascending: Sequence[int], after: int, through: int) -> bool:
+    """Whether any of the ascending numbers is in ``(after, through]``."""
+    at = bisect_right(ascending, after)
+    return at < len(ascending) and ascending[at] <= through
 
 
 def _step_through(matcher: Any) -> tuple[list[int], list[float], list[Any]]:

@@ -71,7 +71,9 @@ _PROSE_TEXT = st.lists(st.sampled_from(list("aeiouxyzAEÉéöØ’'. -,\n3\u00a0
 @given(_PROSE_TEXT, st.sampled_from([
     {"positions": True, "boosts": True, "mode": "index"},  # what indexing asks for
     {},  # relevance feedback and query words
-    {"positions": True, "chars": True, "mode": "query", "removestops": False},  # highlighting
+    {"positions": True, "chars": True, "mode": "query", "removestops": False},
+    {"chars": True, "mode": "query", "removestops": False},  # what highlighting asks for
+    {"chars": True},
     {"positions": True, "start_pos": 3},
 ]))
 def test_prose_analyzer_loop_gives_the_chains_tokens(text: str, options: dict[str, object]) -> None:
@@ -79,8 +81,8 @@ def test_prose_analyzer_loop_gives_the_chains_tokens(text: str, options: dict[st
     chain = CompositeAnalyzer(*fast.items)  # the same tokenizer and filters, one generator each
 
     def tokens(analyzer: CompositeAnalyzer) -> list[tuple[object, ...]]:
-        return [(t.text, t.stopped, getattr(t, "pos", None), getattr(t, "startchar", None))
-                for t in analyzer(text, **options)]
+        return [(t.text, t.stopped, t.boost, getattr(t, "pos", None), getattr(t, "startchar", None),
+                 getattr(t, "endchar", None)) for t in analyzer(text, **options)]
     assert tokens(fast) == tokens(chain)
 
 

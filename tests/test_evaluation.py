@@ -129,3 +129,29 @@ def test_posting_blocks_read_whole_equal_whooshs_matcher(sample_index: search.In
         assert _read_blocks(raw[:-3], False) is None  # cut short: read Whoosh's way instead
         lists += 1
     assert lists >= 2
+
+
+def test_posting_blocks_without_wanted_documents_are_skipped() -> None:
+    from whoosh.fields import TEXT, Schema
+    from whoosh.filedb.filestore import RamStorage
+
+    from search.postings import Segment, _read_blocks
+
+    ix = RamStorage().create_index(Schema(body=TEXT))
+    with ix.writer() as writer:
+        for number in range(1000):
+            writer.add_document(body="common " + ("rare" if number % 250 == 0 else "filler"))
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        offset, length = reader._terms.term_info("body", b"common").extent()
+        raw = reader._terms._postfile.get(offset, length[0] if isinstance(length, tuple) else length)
+        everything = _read_blocks(raw, False)
+        assert everything is not None and list(everything[0]) == list(range(1000))
+        ids, weights, _values = _read_blocks(raw, False, [5, 700]) or ((), (), ())
+        assert {5, 700} <= set(ids) and len(ids) < 1000 and len(ids) == len(weights)
+        assert set(ids) <= set(everything[0]) and list(ids) == sorted(ids)
+        assert _read_blocks(raw, False, []) == ([], [], [])
+        assert _read_blocks(raw, False, list(range(1000))) == everything
+        segment = Segment(searcher, 0)
+        assert segment.postings("body", b"missing") == ((), ())
+        assert set(segment.postings("body", b"common", [250])[0]) >= {250}

@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.analysis import CompositeAnalyzer
 
 import search
+from search.analysis import text_analyzer
 from search.indexing import update_index
+from search.snippets import CHAR_LIMIT, _locate
 
 from .conftest import article_text
 
@@ -50,3 +57,28 @@ def test_prefix_matches_are_highlighted_too(tmp_path: Path) -> None:
     hit = index_one(tmp_path, "x", "<p>The inflation figures surprised economists.</p>").search("inflat*").hits[0]
     (start, end), = hit.snippets[0].spans
     assert hit.snippets[0].text[start:end] == "inflation"
+
+
+_WORDS = ["levee", "levees", "Levee's", "the", "and", "held", "night", "Dawn", "dawns", "ÉTÉ", "été",
+          "3.5", "x", "repairs", "failed", "watermark", "it’s"]
+_TEXTS = st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from([" ", "  ", ", ", ". ", "\n", "-", "—"])),
+                  max_size=160).map(lambda pairs: "".join(word + gap for word, gap in pairs))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS, st.sets(st.sampled_from(_WORDS), min_size=1), st.integers(min_value=1, max_value=4))
+def test_fragments_found_in_one_loop_are_whooshs(text: str, query: set[str], top: int) -> None:
+    analyzer = text_analyzer()
+    chain = CompositeAnalyzer(*analyzer.items)  # Whoosh's own path: a generator per step
+    words = {token.text for word in query for token in chain(word, mode="query", removestops=False)}
+
+    def cut(fragments: list[Any]) -> list[tuple[object, ...]]:
+        return [(f.startchar, f.endchar, [(m.startchar, m.endchar, m.text) for m in f.matches]) for f in fragments]
+    assert cut(_locate(text, frozenset(words), analyzer, top)) == cut(_locate(text, frozenset(words), chain, top))
+
+
+def test_fragments_stop_where_whooshs_fragmenter_stops_reading() -> None:
+    text = "filler " * (CHAR_LIMIT // 7) + "levee at the end"
+    levee = frozenset({text_analyzer().word_term("levee")})
+    assert _locate(text, levee, text_analyzer(), 2) == []
+    assert _locate("levee " + text, levee, text_analyzer(), 2)
