@@ -7,8 +7,9 @@ Parts:
   ``_inline_single_postings`` (a posting block per term, even a term with one posting),
   ``_lean_add_postings`` (four calls and a dozen checks per posting written to a segment),
   ``_cache_missing_length_columns`` (a stat per posting while writing a segment),
-  ``_read_columns_whole`` (a read per value of a column) and ``_union_terms_within`` (fuzzy
-  terms and spelling suggestions on an index of several segments).
+  ``_read_columns_whole`` (a read per value of a column), ``_union_terms_within`` (fuzzy
+  terms and spelling suggestions on an index of several segments) and ``_cache_term_infos``
+  (the same term looked up again and again in the term file).
 
 Every module that opens or writes an index imports this one.
 """
@@ -23,12 +24,15 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import FileIndex
 from whoosh.matching import ListMatcher
-from whoosh.reading import MultiReader
+from whoosh.reading import MultiReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 # Terms with fewer postings than this keep them in their term-table entry (see
 # ``_inline_single_postings``).
 INLINE_LIMIT = 2
+
+# Term-table entries a segment reader keeps (``_cache_term_infos``): a few MB at most.
+TERM_CACHE_LIMIT = 20_000
 
 
 def open_whoosh(folder: str) -> Any:
@@ -213,10 +217,49 @@ def _union_terms_within() -> None:
     MultiReader.terms_within = terms_within
 
 
+def _cache_term_infos() -> None:
+    """Keep a segment's term-table entries once looked up (up to ``TERM_CACHE_LIMIT``).
+
+    One query asks a segment about the same term several times (is it there, how many
+    documents, where are its postings), and relevance feedback asks for the document frequency
+    of 50 candidate words: each answer was a hashed lookup in the term file, three small file
+    reads through four layers of Python (about 13 microseconds; 1.3 ms for the 50 words). A
+    segment never changes once written, so what a reader looked up stays true while it is open.
+    """
+    def cached_info(self: Any, fieldname: str, tbytes: bytes) -> Any:
+        cache = self.__dict__.setdefault("_newsearch_infos", {})
+        key = (fieldname, tbytes)
+        if key not in cache:
+            if len(cache) >= TERM_CACHE_LIMIT:
+                cache.clear()
+            raw = self._tindex.get(self._keycoder(fieldname, tbytes))
+            cache[key] = None if raw is None else whoosh3.W3TermInfo.from_bytes(raw)
+        return cache[key]
+
+    def term_info(self: Any, fieldname: str, tbytes: bytes) -> Any:
+        info = cached_info(self, fieldname, tbytes)
+        if info is None:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}")
+        return info
+
+    def found_info(self: Any, fieldname: str, tbytes: bytes) -> Any:
+        info = cached_info(self, fieldname, tbytes)
+        if info is None:  # as Whoosh's: its segment reader answers 0 on a KeyError
+            raise KeyError((fieldname, tbytes))
+        return info
+
+    terms_reader = whoosh3.W3TermsReader
+    terms_reader.__contains__ = lambda self, term: cached_info(self, *term) is not None
+    terms_reader.term_info = term_info
+    terms_reader.doc_frequency = lambda self, fieldname, tbytes: found_info(self, fieldname, tbytes).doc_frequency()
+    terms_reader.frequency = lambda self, fieldname, tbytes: found_info(self, fieldname, tbytes).weight()
+
+
 if not getattr(whoosh3.W3PerDocReader, "_newsearch_fixed", False):
     _inline_single_postings()
     _lean_add_postings()
     _cache_missing_length_columns()
     _read_columns_whole()
     _union_terms_within()
+    _cache_term_infos()
     whoosh3.W3PerDocReader._newsearch_fixed = True

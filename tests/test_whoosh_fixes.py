@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from whoosh.reading import IndexReader
+import pytest
+from whoosh.reading import IndexReader, TermNotFound
 
 from search import storage
 from search.indexing import add_articles, update_index
@@ -79,3 +80,28 @@ def test_an_exhausted_inlined_posting_list_still_answers_id_as_a_block_list_does
     matcher.skip_to(4)
     assert not matcher.is_active()
     assert ListMatcher([]).id() == -1
+
+
+def test_term_lookups_answer_as_the_term_table_does_and_the_cache_stays_bounded(
+        tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from search import whoosh_fixes
+
+    update_index(tmp_path / "ix", tiny_corpus)
+    ix = open_whoosh(str(storage.current_generation(tmp_path / "ix")))
+    monkeypatch.setattr(whoosh_fixes, "TERM_CACHE_LIMIT", 5)
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        terms = reader._terms
+        table = list(terms.items())  # read straight from the term file, no lookups
+        assert len(table) > 20
+        for _round in range(2):  # the second round answers from the cache
+            for (field, text), info in table:
+                assert (field, text) in terms
+                assert terms.term_info(field, text).doc_frequency() == info.doc_frequency()
+                assert terms.doc_frequency(field, text) == info.doc_frequency()
+                assert terms.frequency(field, text) == info.weight()
+                assert len(terms._newsearch_infos) <= 5
+        assert ("body", b"zzzznotaword") not in terms
+        assert reader.doc_frequency("body", "zzzznotaword") == 0 and reader.frequency("body", "zzzznotaword") == 0
+        with pytest.raises(TermNotFound):
+            terms.term_info("body", b"zzzznotaword")
