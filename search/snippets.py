@@ -73,7 +73,10 @@ def _prose_fragments(text: str, words: frozenset[str], analyzer: ProseAnalyzer) 
     analysed once.
     """
     maxchars, surround = FRAGMENT_CHARS, CONTEXT_CHARS
-    terms: dict[str, str] = {}
+    word_term = analyzer.word_term
+    # Which written forms match, decided once per distinct word of the text.
+    hits = {word: term for word in set(analyzer.word_expression.findall(text))
+            if (term := word_term(word)) in words}
     fragments: list[Fragment] = []
     first: int | None = None
     firsts: deque[int] = deque()  # start offsets of the words before a match: its front context
@@ -85,11 +88,8 @@ def _prose_fragments(text: str, words: frozenset[str], analyzer: ProseAnalyzer) 
         startchar, endchar = found.span()
         if endchar > CHAR_LIMIT:
             break
-        word = found.group()
-        term = terms.get(word)
-        if term is None:
-            term = terms[word] = analyzer.word_term(word)
-        matched = term in words
+        term = hits.get(found.group())
+        matched = term is not None
         size = endchar - startchar
         if countdown < 0 and not matched:
             firsts.append(startchar)
@@ -105,7 +105,7 @@ def _prose_fragments(text: str, words: frozenset[str], analyzer: ProseAnalyzer) 
                 else:
                     first = startchar
                     countdown += surround
-            matches.append(_Match(term, startchar, endchar))
+            matches.append(_Match(str(term), startchar, endchar))
         if countdown >= 0:
             length += size
             countdown -= size

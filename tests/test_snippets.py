@@ -60,7 +60,7 @@ def test_prefix_matches_are_highlighted_too(tmp_path: Path) -> None:
 
 
 _WORDS = ["levee", "levees", "Levee's", "the", "and", "held", "night", "Dawn", "dawns", "ÉTÉ", "été",
-          "3.5", "x", "repairs", "failed", "watermark", "it’s"]
+          "3.5", "x", "repairs", "failed", "watermark", "it’s", "z" * 70]
 _TEXTS = st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from([" ", "  ", ", ", ". ", "\n", "-", "—"])),
                   max_size=160).map(lambda pairs: "".join(word + gap for word, gap in pairs))
 
