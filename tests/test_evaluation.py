@@ -126,6 +126,7 @@ def test_posting_blocks_read_whole_equal_whooshs_matcher(sample_index: search.In
         whoosh = _step_through(reader._terms.matcher(field, text, reader.schema[field].format))
         ids, weights, values = _read_blocks(raw, True) or ((), (), ())
         assert (list(ids), list(weights), list(values)) == (list(whoosh[0]), list(whoosh[1]), list(whoosh[2]))
+        assert (_read_blocks(raw, False) or ())[:2] == (ids, weights)  # values cut off, same numbers
         assert _read_blocks(raw[:-3], False) is None  # cut short: read Whoosh's way instead
         lists += 1
     assert lists >= 2
@@ -147,6 +148,9 @@ def test_posting_blocks_without_wanted_documents_are_skipped() -> None:
         raw = reader._terms._postfile.get(offset, length[0] if isinstance(length, tuple) else length)
         everything = _read_blocks(raw, False)
         assert everything is not None and list(everything[0]) == list(range(1000))
+        with_positions = _read_blocks(raw, True)
+        assert with_positions is not None and with_positions[:2] == everything[:2]
+        assert len(with_positions[2]) == 1000 and everything[2] == []
         ids, weights, _values = _read_blocks(raw, False, [5, 700]) or ((), (), ())
         assert {5, 700} <= set(ids) and len(ids) < 1000 and len(ids) == len(weights)
         assert set(ids) <= set(everything[0]) and list(ids) == sorted(ids)
