@@ -12,7 +12,6 @@ with offsets, so each interface decides how to show a match (bold, <mark>, or pl
 from __future__ import annotations
 
 import re
-from collections import deque
 from typing import Any, NamedTuple
 
 from whoosh.highlight import (
@@ -65,56 +64,80 @@ class _Match(NamedTuple):
 
 
 def _prose_fragments(text: str, words: frozenset[str], analyzer: ProseAnalyzer) -> list[Fragment]:
-    """The fragments Whoosh's ``ContextFragmenter`` cuts from ``text``, found in one loop.
+    """The fragments Whoosh's ``ContextFragmenter`` cuts from ``text``, found without its walk.
 
-    Whoosh analyses the text through a chain of generators and hands every token to the
-    fragmenter; a page of hits spent a third of a query's time there. This is the same
-    algorithm (the tests compare the two) over the tokenizer's matches, each distinct word
-    analysed once.
+    Whoosh analyses the whole text through a chain of generators and hands every word to the
+    fragmenter; a page of hits spent a third of a query's time there. The fragmenter only acts
+    at matched words and inside fragments, so this finds the words and their offsets with the
+    tokenizer's pattern (in C), decides which written forms match once per distinct word, and
+    runs the fragmenter's own steps from each match on (the tests compare the two).
     """
-    maxchars, surround = FRAGMENT_CHARS, CONTEXT_CHARS
-    word_term = analyzer.word_term
-    # Which written forms match, decided once per distinct word of the text.
-    hits = {word: term for word in set(analyzer.word_expression.findall(text))
-            if (term := word_term(word)) in words}
+    pattern = analyzer.word_expression
+    tokens = pattern.findall(text)
+    hits = {word: term for word in set(tokens) if (term := analyzer.word_term(word)) in words}
+    if not hits:
+        return []
+    spans = [found.span() for found in pattern.finditer(text)]
+    end = len(spans)  # the fragmenter stops at the first word ending past CHAR_LIMIT
+    if spans and spans[-1][1] > CHAR_LIMIT:
+        end = next(index for index, (_start, stop) in enumerate(spans) if stop > CHAR_LIMIT)
     fragments: list[Fragment] = []
+    done = -1  # the last word the fragmenter has gone through
+    for index, word in enumerate(tokens[:end]):
+        if index > done and word in hits:
+            done = _fragment_from(text, tokens, spans, hits, index, _front(spans, done, index), end, fragments)
+    return fragments
+
+
+def _front(spans: list[tuple[int, int]], done: int, index: int) -> int | None:
+    """Where the context before the match at ``index`` starts: the fragmenter's queue of the
+    words since the last fragment that began within CONTEXT_CHARS of the previous word's end."""
+    if index - 1 <= done:
+        return None
+    bound = spans[index - 1][1] - CONTEXT_CHARS
+    earliest = index
+    while earliest - 1 > done and spans[earliest - 1][0] >= bound:
+        earliest -= 1
+    return spans[earliest][0] if earliest < index else None
+
+
+def _fragment_from(text: str, tokens: list[str], spans: list[tuple[int, int]], hits: dict[str, str],
+                   index: int, front: int | None, end: int, fragments: list[Fragment]) -> int:
+    """Run the fragmenter from the match at ``index`` until it is outside a fragment again;
+    append what it cuts and return the index of the last word it read."""
     first: int | None = None
-    firsts: deque[int] = deque()  # start offsets of the words before a match: its front context
-    countdown = -1  # >= 0 while inside a fragment: characters left before it ends
+    countdown = -1  # >= 0 inside a fragment: characters left before it ends
     matches: list[_Match] = []
     length = 0
-    endchar = 0
-    for found in analyzer.word_expression.finditer(text):
-        startchar, endchar = found.span()
-        if endchar > CHAR_LIMIT:
-            break
-        term = hits.get(found.group())
-        matched = term is not None
+    for position in range(index, end):
+        startchar, endchar = spans[position]
+        term = hits.get(tokens[position])
+        if countdown < 0 and term is None:
+            return position - 1
         size = endchar - startchar
-        if countdown < 0 and not matched:
-            firsts.append(startchar)
-            while firsts and endchar - firsts[0] > surround:
-                firsts.popleft()
-        elif length + size > maxchars:
+        if length + size > FRAGMENT_CHARS:
             countdown = 0
-        elif matched:
-            countdown = surround
+        elif term is not None:
+            countdown = CONTEXT_CHARS
             if first is None:
-                if firsts:
-                    first = firsts[0]
+                if front is not None:
+                    first = front
                 else:
                     first = startchar
-                    countdown += surround
-            matches.append(_Match(str(term), startchar, endchar))
-        if countdown >= 0:
-            length += size
-            countdown -= size
-            if countdown <= 0:
+                    countdown += CONTEXT_CHARS
+            matches.append(_Match(term, startchar, endchar))
+        length += size
+        countdown -= size
+        if countdown <= 0:
+            if matches:  # Whoosh also cuts empty fragments; they score 0 and are never shown
                 fragments.append(_fragment(text, matches, first, endchar))
-                matches, firsts, first, length = [], deque(), None, 0
-    if matches:
-        fragments.append(_fragment(text, matches, first, endchar))
-    return fragments
+            matches, first, front, length = [], None, None, 0
+            if countdown < 0:
+                return position
+            # At exactly 0, Whoosh's fragmenter reads the next word as inside a fragment.
+    if matches:  # the text (or the fragmenter's reach) ended inside the fragment
+        fragments.append(_fragment(text, matches, first, spans[min(end, len(spans) - 1)][1]))
+    return end
 
 
 def _fragment(text: str, matches: list[_Match], first: int | None, endchar: int) -> Fragment:

@@ -4,14 +4,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.analysis import CompositeAnalyzer
+from whoosh.highlight import ContextFragmenter, set_matched_filter
 
 import search
 from search.analysis import text_analyzer
 from search.indexing import update_index
-from search.snippets import CHAR_LIMIT, _locate
+from search.snippets import CHAR_LIMIT, CONTEXT_CHARS, FRAGMENT_CHARS, _locate, _prose_fragments
 
 from .conftest import article_text
 
@@ -65,7 +67,7 @@ _TEXTS = st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from([" ", "  ",
                   max_size=160).map(lambda pairs: "".join(word + gap for word, gap in pairs))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(_TEXTS, st.sets(st.sampled_from(_WORDS), min_size=1), st.integers(min_value=1, max_value=4))
 def test_fragments_found_in_one_loop_are_whooshs(text: str, query: set[str], top: int) -> None:
     analyzer = text_analyzer()
@@ -75,6 +77,11 @@ def test_fragments_found_in_one_loop_are_whooshs(text: str, query: set[str], top
     def cut(fragments: list[Any]) -> list[tuple[object, ...]]:
         return [(f.startchar, f.endchar, [(m.startchar, m.endchar, m.text) for m in f.matches]) for f in fragments]
     assert cut(_locate(text, frozenset(words), analyzer, top)) == cut(_locate(text, frozenset(words), chain, top))
+    # Every fragment, not only the best: Whoosh's fragmenter over Whoosh's tokens.
+    fragmenter = ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=CONTEXT_CHARS)
+    tokens = set_matched_filter(chain(text, chars=True, mode="query", removestops=False), frozenset(words))
+    whoosh = [f for f in fragmenter.fragment_tokens(text, tokens) if f.matches]
+    assert cut(_prose_fragments(text, frozenset(words), analyzer)) == cut(whoosh)
 
 
 def test_fragments_stop_where_whooshs_fragmenter_stops_reading() -> None:
@@ -82,3 +89,30 @@ def test_fragments_stop_where_whooshs_fragmenter_stops_reading() -> None:
     levee = frozenset({text_analyzer().word_term("levee")})
     assert _locate(text, levee, text_analyzer(), 2) == []
     assert _locate("levee " + text, levee, text_analyzer(), 2)
+
+
+@pytest.mark.parametrize("shift", [0, 3, 20, 40, 70, 130])
+def test_a_fragment_open_where_the_fragmenter_stops_reading_ends_as_whooshs(shift: int) -> None:
+    analyzer = text_analyzer()
+    chain = CompositeAnalyzer(*analyzer.items)
+    text = "x" * (CHAR_LIMIT - 30 - shift) + " levee " + "held " * 40
+    levee = frozenset({analyzer.word_term("levee")})
+
+    def cut(fragments: list[Any]) -> list[tuple[int, int]]:
+        return [(f.startchar, f.endchar) for f in fragments]
+    assert cut(_locate(text, levee, analyzer, 2)) == cut(_locate(text, levee, chain, 2))
+
+
+@pytest.mark.parametrize("between", ["ccccc", "", "ccccc ddddd", "levee"])
+def test_a_fragment_ending_exactly_on_its_countdown_is_followed_as_whoosh_does(between: str) -> None:
+    # The match and the ten words after it are 60 letters: the fragment closes with nothing
+    # left on its countdown, and Whoosh's fragmenter reads the next word as inside a fragment.
+    analyzer = text_analyzer()
+    chain = CompositeAnalyzer(*analyzer.items)
+    text = "aaaa levee " + "bbbbb " * 11 + between + " levee " + "eeeee " * 30
+    words = frozenset({analyzer.word_term("levee")})
+    fragmenter = ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=CONTEXT_CHARS)
+    tokens = set_matched_filter(chain(text, chars=True, mode="query", removestops=False), words)
+    whoosh = [(f.startchar, f.endchar) for f in fragmenter.fragment_tokens(text, tokens) if f.matches]
+    assert [(f.startchar, f.endchar) for f in _prose_fragments(text, words, analyzer)] == whoosh
+    assert len(whoosh) == 2
