@@ -23,11 +23,12 @@ Parts:
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from typing import Any
 
 from whoosh import query as wq
+from whoosh.fields import DATETIME
 from whoosh.util.numeric import byte_to_length
 
 from .postings import Segment
@@ -43,6 +44,26 @@ Term = tuple[str, bytes]
 SPARSE_SHARE = 16
 
 
+def _dated(segment: Segment, node: wq.NumericRange) -> Sequence[int] | None:
+    """The documents of a constant-score date range, found by bisecting the segment's dates in
+    order (``Segment.column_order``); None for any other range.
+
+    Whoosh compiles a range into terms of several precisions (a month is about 30 of them, each
+    looked up in the term file and its postings read), so a range's cost grew with its length;
+    here it is two binary searches and a slice.
+    """
+    field = segment.reader.schema[node.fieldname] if node.fieldname in segment.reader.schema else None
+    if not isinstance(field, DATETIME) or not node.constantscore:
+        return None
+    order = segment.column_order(node.fieldname)
+    if order is None:
+        return None
+    values, docnums = order
+    low = 0 if node.start is None else (bisect_right if node.startexcl else bisect_left)(values, node.start)
+    high = len(values) if node.end is None else (bisect_left if node.endexcl else bisect_right)(values, node.end)
+    return docnums[low:high]
+
+
 def best(scores: Scores, count: int) -> list[tuple[int, float]]:
     """The ``count`` highest scores as (docnum, score), ties to the lower document number.
 
@@ -53,6 +74,9 @@ def best(scores: Scores, count: int) -> list[tuple[int, float]]:
         return []
     threshold = heapq.nlargest(count, scores.values())[-1]
     candidates = [(docnum, score) for docnum, score in scores.items() if score >= threshold]
+    if len(candidates) > 4 * count:  # many ties (a date range scores all its matches alike)
+        return [(docnum, -negative) for negative, docnum in
+                heapq.nsmallest(count, [(-score, docnum) for docnum, score in candidates])]
     candidates.sort(key=lambda item: (-item[1], item[0]))
     return candidates[:count]
 
@@ -310,6 +334,9 @@ class Evaluator:
         """A date or number range: Whoosh compiles it to terms of several precisions, and (as
         ``constantscore`` is set) every match scores the same."""
         segment = self.segments[index]
+        docs = _dated(segment, node)
+        if docs is not None:
+            return _Part(dict.fromkeys(docs, node.boost), None, 0)
         compiled = node._compile_query(segment.reader)
         if isinstance(compiled, wq.ConstantScoreQuery):
             return _Part(dict.fromkeys(self._docs(compiled.child, segment), compiled.score), None, 0)

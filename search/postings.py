@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from array import array
 from bisect import bisect_right
 import struct
 import zlib
@@ -56,6 +57,16 @@ class Segment:
             data = b"" if column is None else column._dbfile.get(column._basepos, column._count)
             self.lengths[field] = data[:count] + bytes(max(0, count - len(data)))
         return self.lengths[field]
+
+    def column_order(self, field: str) -> tuple[Sequence[int], Sequence[int]] | None:
+        """The documents with a value in the field's numeric column (0 counts as none), in
+        ascending order of it: (values, document numbers); deleted documents left out. None
+        when the field has no column. Built once per segment reader (a segment never changes)."""
+        orders: dict[str, Any] = self.reader.__dict__.setdefault("_newsearch_orders", {})
+        if field not in orders:
+            orders[field] = _column_order(self.reader, field)
+        order: tuple[Sequence[int], Sequence[int]] | None = orders[field]
+        return order
 
     def postings(self, field: str, text: bytes, within: Sequence[int] | None = None
                  ) -> tuple[Sequence[int], Sequence[float]]:
@@ -144,6 +155,16 @@ def _read_blocks(raw: bytes, values: bool, within: Sequence[int] | None = None
             return ids, weights, encoded
         position = end
     return None
+
+
+def _column_order(reader: Any, field: str) -> tuple[Sequence[int], Sequence[int]] | None:
+    if not reader.has_column(field):
+        return None
+    values = list(reader.column_reader(field, translate=False))
+    deleted = reader.deleted_docs_set
+    docnums = sorted((docnum for docnum, value in enumerate(values) if value and docnum not in deleted),
+                     key=values.__getitem__)
+    return array("q", [values[docnum] for docnum in docnums]), array("q", docnums)
 
 
 def _ids_and_weights(data: bytes, compression: int, count: int) -> tuple[Any, Any] | None:

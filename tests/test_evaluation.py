@@ -1,6 +1,9 @@
 """Scoring whole posting lists (search/evaluation.py) against Whoosh's own scoring."""
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 from typing import Any
 
 import pytest
@@ -13,6 +16,8 @@ from search.querying import SearchOptions, date_filter, ranking_query
 from search.querylang import parse_query
 from search.ranking import add_feedback, whoosh_top_docs
 from search.schema import SEARCH_FIELDS
+
+from .conftest import article_text
 
 # Every kind of query the language makes: words, phrases, fields, filters, dates, booleans,
 # prefixes, fuzzy words, boosts.
@@ -108,6 +113,8 @@ def test_best_breaks_ties_by_document_number() -> None:
     assert best(scores, 3) == [(3, 2.0), (1, 1.0), (5, 1.0)]
     assert best(scores, 10) == [(3, 2.0), (1, 1.0), (5, 1.0), (7, 1.0), (9, 0.5)]
     assert best({}, 3) == [] and best(scores, 0) == []
+    ties = {docnum: 1.0 for docnum in range(100, 0, -1)} | {50: 2.0}
+    assert best(ties, 3) == [(50, 2.0), (1, 1.0), (2, 1.0)]
 
 
 def test_posting_blocks_read_whole_equal_whooshs_matcher(sample_index: search.Index) -> None:
@@ -159,3 +166,36 @@ def test_posting_blocks_without_wanted_documents_are_skipped() -> None:
         segment = Segment(searcher, 0)
         assert segment.postings("body", b"missing") == ((), ())
         assert set(segment.postings("body", b"common", [250])[0]) >= {250}
+
+
+def test_date_ranges_from_the_ordered_dates_are_whooshs_matches(tmp_path: Path) -> None:
+    from search.evaluation import _dated
+    from search.indexing import update_index
+    from search.postings import Segment
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for day in range(1, 29):
+        (corpus / f"a{day}.md").write_text(article_text(f"Day {day}", "<p>Text.</p>", date=f"2026-02-{day:02d}"))
+    (corpus / "undated.md").write_text(article_text("No date", "<p>Text.</p>", date=None))
+    update_index(tmp_path / "ix", corpus)
+    (corpus / "a10.md").unlink()  # a deleted document in the segment
+    update_index(tmp_path / "ix", corpus)
+    searcher = search.open_index(tmp_path / "ix")._searcher()
+    day = lambda n: datetime(2026, 2, n)  # noqa: E731
+    ranges = [(day(3), day(12), False, False), (day(3), day(12), True, True), (None, day(5), False, False),
+              (day(20), None, False, True), (None, None, False, False), (day(9), day(11), False, False),
+              (datetime(2025, 1, 1), datetime(2025, 2, 1), False, False)]
+    checked = 0
+    for start, end, startexcl, endexcl in ranges:
+        query = wq.DateRange("date", start, end, startexcl=startexcl, endexcl=endexcl)
+        whoosh = {hit.docnum for hit in searcher.search(query, limit=None)}
+        ours: set[int] = set()
+        for leaf, offset in searcher.leaf_searchers():
+            found = _dated(Segment(leaf, offset), query)
+            assert found is not None
+            ours.update(docnum + offset for docnum in found)
+        assert ours == whoosh, (start, end, startexcl, endexcl)
+        checked += bool(whoosh)
+    assert checked >= 5
+    assert _dated(Segment(searcher.leaf_searchers()[0][0], 0), wq.NumericRange("size", 1, 5)) is None
