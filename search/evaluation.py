@@ -23,12 +23,16 @@ Parts:
 from __future__ import annotations
 
 import heapq
+import pickle
 from bisect import bisect_left, bisect_right
+from functools import partial
+from itertools import accumulate
 from collections.abc import Sequence
 from typing import Any
 
 from whoosh import query as wq
 from whoosh.fields import DATETIME
+from whoosh.formats import Positions
 from whoosh.util.numeric import byte_to_length
 
 from .postings import Segment
@@ -38,6 +42,9 @@ from .schema import FIELD_WEIGHTS
 
 Scores = dict[int, float]
 Term = tuple[str, bytes]
+
+# The bytes of a positions value before its pickled gaps (``Positions.encode``'s count).
+_COUNT_SIZE = 4
 
 # Feedback terms are read only where they can score (block by block) when the query matches
 # fewer than one in SPARSE_SHARE articles of a segment; denser, nearly every block is needed.
@@ -279,13 +286,19 @@ class Evaluator:
             return _Part({}, {}, 0)
         if not texts or any((node.fieldname, text) not in segment.reader for text in texts):
             return _Part({}, {}, 0)
-        lists = [segment.postings_and_values(node.fieldname, text) for text in texts]
-        candidates = set(lists[0][0]).intersection(*(ids for ids, _weights, _values in lists[1:]))
+        # Documents with every word first (no positions decoded), then the positions of only the
+        # blocks that hold one of them: decoding positions is most of the cost of a list.
+        found = [segment.postings(node.fieldname, text)[0] for text in texts]
+        candidates = set(found[0]).intersection(*found[1:])
+        if not candidates:
+            return _Part({}, {}, 0)
+        wanted = sorted(candidates)
+        lists = [segment.postings_and_values(node.fieldname, text, True, wanted) for text in texts]
         where = [dict(zip(ids, range(len(ids)))) for ids, _weights, _values in lists]
-        decode = field.format.decode_positions
-        matched = sorted(docnum for docnum in candidates
-                         if _in_order([decode(values[at[docnum]]) for (_i, _w, values), at in zip(lists, where)],
-                                      node.slop))
+        decode = _decode_positions if type(field.format) is Positions else field.format.decode_positions
+        follows = _adjacent if node.slop == 1 else partial(_in_order, slop=node.slop)
+        matched = [docnum for docnum in wanted
+                   if follows([decode(values[at[docnum]]) for (_i, _w, values), at in zip(lists, where)])]
         # Each word scored as a plain term (boost 1), in the matched documents only.
         words = [self._bm25(segment, node.fieldname, text, 1.0, matched, [weights[at[docnum]] for docnum in matched])
                  for text, (_ids, weights, _values), at in zip(texts, lists, where)]
@@ -441,6 +454,21 @@ def _leaves(node: wq.Query) -> list[wq.Query]:
 def _has_positions(schema: Any, fieldname: str) -> bool:
     """Whether phrases on the field can be checked here (else Whoosh raises its own error)."""
     return fieldname in schema and bool(schema[fieldname].format) and schema[fieldname].format.supports("positions")
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    """``Positions.decode_positions`` with the running sum in C: a count, then pickled gaps."""
+    return list(accumulate(pickle.loads(value[_COUNT_SIZE:] if value.endswith(b".") else value[_COUNT_SIZE:] + b".")))
+
+
+def _adjacent(positions: list[list[int]]) -> bool:
+    """``_in_order`` for slop 1 (an exact phrase): each word right after the one before it."""
+    starts = set(positions[0])
+    for offset, following in enumerate(positions[1:], 1):
+        starts.intersection_update([position - offset for position in following])
+        if not starts:
+            return False
+    return True
 
 
 def _in_order(positions: list[list[int]], slop: int) -> bool:
