@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import indexing, storage
+from . import storage
 from .dates import naive_utc, since_bound, until_bound
 from .errors import IndexNotFoundError, QueryError
 from .querying import SearchOptions, run_search
@@ -29,6 +29,7 @@ from .snippets import lead_snippet
 from .whoosh_fixes import create_whoosh, open_whoosh
 
 if TYPE_CHECKING:
+    from . import indexing
     from .articles import Article
 
 DEFAULT_INDEX = Path("index")
@@ -200,17 +201,23 @@ class Index:
     def update(self, corpus: str | Path | None = None, *, rebuild: bool = False, include_drafts: bool = False,
                wait: float = 5.0, progress: indexing.ProgressCallback | None = None) -> indexing.UpdateSummary:
         """Bring the index up to date with ``corpus`` (default: the folder it was built from)."""
+        from . import indexing  # the writing side (worker processes, the reader) only when used
+
         folder = Path(corpus) if corpus is not None else Path(self.stats().corpus)
         return indexing.update_index(self.path, folder, rebuild=rebuild, include_drafts=include_drafts,
                                      wait=wait, progress=progress)
 
     def add(self, article: Article, *, wait: float = 5.0) -> None:
         """Add an article a program made (replacing any with the same id)."""
+        from . import indexing
+
         with storage.writer_lock(self.path, wait):
             indexing.add_articles(self._whoosh_index(), [article])
 
     def delete(self, article_id: str, *, wait: float = 5.0) -> bool:
         """Delete the article with this id; True if there was one."""
+        from . import indexing
+
         with storage.writer_lock(self.path, wait):
             return indexing.delete_ids(self._whoosh_index(), [article_id]) > 0
 
