@@ -63,6 +63,13 @@ def test_first_use_of_a_lazy_name_loads_its_module() -> None:
     assert output.stdout.strip() == "True"
 
 
+def test_a_search_loads_no_writing_code(sample_index: search.Index) -> None:
+    code = (f"import search, sys; search.open_index({str(sample_index.path)!r}).search('harbour'); "
+            "print(sorted(m for m in sys.modules if m in {'search.indexing', 'search.segments', 'multiprocessing'}))")
+    output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "[]"
+
+
 def test_package_is_marked_typed() -> None:
     assert (ROOT / "search" / "py.typed").is_file()
 
