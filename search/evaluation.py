@@ -223,17 +223,24 @@ class Evaluator:
               ids: Sequence[int], weights: Sequence[float]) -> Scores:
         """Whoosh's score of one term in the given documents: ``scoring.bm25`` with the field's
         B (the weight alone for a field without lengths), times the term's boost."""
-        if not segment.reader.schema[fieldname].scorable:
+        factors = self._bm25_factors(segment, fieldname, text)
+        if factors is None:
             return {docnum: tf * boost for docnum, tf in zip(ids, weights)}
+        idf, norms, lengths, scale = factors
+        return {docnum: idf * ((tf * scale) / (tf + norms[lengths[docnum]])) * boost
+                for docnum, tf in zip(ids, weights)}
+
+    def _bm25_factors(self, segment: Segment, fieldname: str, text: bytes
+                      ) -> tuple[float, list[float], bytes, float] | None:
+        """What ``_bm25`` needs for one term: its idf, the length norm of each length byte, the
+        segment's length bytes and K1 + 1; None for a field without lengths (weight alone)."""
+        if not segment.reader.schema[fieldname].scorable:
+            return None
         top = self.searcher
-        idf = top.idf(fieldname, text)
         average = top.avg_field_length(fieldname) or 1
         b = FIELD_B.get(f"{fieldname}_B", BM25_B)
         norms = [BM25_K1 * ((1 - b) + b * byte_to_length(lb) / average) for lb in range(256)]
-        lengths = segment.length_bytes(fieldname)
-        scale = BM25_K1 + 1
-        return {docnum: idf * ((tf * scale) / (tf + norms[lengths[docnum]])) * boost
-                for docnum, tf in zip(ids, weights)}
+        return top.idf(fieldname, text), norms, segment.length_bytes(fieldname), BM25_K1 + 1
 
     def _fields_term(self, node: FieldsTerm, segment: Segment, counts: bool) -> _Part:
         """``ranking.FieldsTerm``: field-weighted, length-normalised frequencies summed, then BM25."""
@@ -384,12 +391,19 @@ class Evaluator:
                 continue
             text = segment.reader.schema[term.fieldname].to_bytes(term.text)
             ids, weights = segment.postings(term.fieldname, text, within)
-            kept = [(docnum, tf) for docnum, tf in zip(ids, weights) if docnum in base]
-            scores = self._bm25(segment, term.fieldname, text, term.boost,
-                                [docnum for docnum, _tf in kept], [tf for _docnum, tf in kept])
-            get = bonus.get
-            for docnum, score in scores.items():
-                bonus[docnum] = get(docnum, 0.0) + score
+            factors = self._bm25_factors(segment, term.fieldname, text)
+            get, boost = bonus.get, term.boost
+            if factors is None:  # a field without lengths: the weight alone, as in ``_bm25``
+                for docnum, tf in zip(ids, weights):
+                    if docnum in base:
+                        bonus[docnum] = get(docnum, 0.0) + tf * boost
+                continue
+            idf, norms, lengths, scale = factors
+            # One pass per list (most postings of a common word are outside the matches): the
+            # term's BM25 as ``_bm25`` computes it, added where the child matched.
+            for docnum, tf in zip(ids, weights):
+                if docnum in base:
+                    bonus[docnum] = get(docnum, 0.0) + idf * ((tf * scale) / (tf + norms[lengths[docnum]])) * boost
         boosted = dict(base)
         for docnum, extra in bonus.items():
             boosted[docnum] = base[docnum] + extra

@@ -199,3 +199,18 @@ def test_date_ranges_from_the_ordered_dates_are_whooshs_matches(tmp_path: Path) 
         checked += bool(whoosh)
     assert checked >= 5
     assert _dated(Segment(searcher.leaf_searchers()[0][0], 0), wq.NumericRange("size", 1, 5)) is None
+
+
+def test_feedback_terms_of_fields_with_and_without_lengths_score_as_in_whoosh(sample_index: search.Index) -> None:
+    from search.ranking import FeedbackBoost
+
+    searcher = sample_index._searcher()
+    child = ranked_query(searcher, "fire harbour")
+    extra = [wq.Term("body", "strike", boost=0.3), wq.Term("spell_body", "fire", boost=0.5)]  # spell_body: no lengths
+    query = FeedbackBoost(child, extra)
+    expected = whoosh_unpruned(searcher, query)
+    scores = Evaluator(searcher).scores(query)
+    assert sorted(scores) == sorted(docnum for docnum, _score in expected)
+    assert any(score != Evaluator(searcher).scores(child)[docnum] for docnum, score in scores.items())
+    for docnum, score in expected:
+        assert scores[docnum] == pytest.approx(score, rel=1e-9)
