@@ -25,9 +25,9 @@ from __future__ import annotations
 import heapq
 import pickle
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from functools import partial
 from itertools import accumulate
-from collections.abc import Sequence
 from typing import Any
 
 from whoosh import query as wq

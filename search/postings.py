@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import io
 import pickle
-from array import array
-from bisect import bisect_right
 import struct
 import zlib
+from array import array
+from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate, repeat
 from typing import Any
