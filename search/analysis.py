@@ -7,7 +7,8 @@ Parts:
 - ``text_analyzer()``: tokenize, lower-case, fold accents, drop stop words, stem. Used for the
   title, description, body and tags fields, and for every query against them.
   ``NormalizeFilter`` does the middle three steps in one pass; ``ProseAnalyzer`` runs the
-  whole chain as one loop when nothing asks for character offsets (indexing does not).
+  whole chain as one loop when nothing asks for character offsets (indexing does not), and
+  gives indexing each term's positions directly (``word_positions``).
 - ``spelling_words()``: the unstemmed words of a text that spelling suggestions draw on.
 - ``label_analyzer()``: splits a source URL or a category into lower-cased words, unstemmed, so
   ``source:foxnews`` and ``category:politics`` match without typing the whole value.
@@ -60,6 +61,10 @@ FOLD_MAP: dict[int, str] = {**accent_map, 0x2019: "'"}
 
 # The cache is what makes NLTK's pure-Python stemmer usable: news vocabulary repeats heavily.
 STEM_CACHE_SIZE = 500_000
+# Distinct word forms (case included) whose terms ``ProseAnalyzer.word_positions`` remembers;
+# the cache starts again when full. Reuters has about 70,000.
+WORD_CACHE_SIZE = 500_000
+_UNSEEN: Any = object()  # a word not in the cache yet
 
 
 @lru_cache(maxsize=None)
@@ -144,6 +149,48 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
     def _chain(self, value: str, **options: Any) -> Iterator[Any]:
         chain: Iterator[Any] = super().__call__(value, **options)
         return chain
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The schema pickles the analyzer into the index: leave the word cache out of it.
+        state = dict(self.__dict__)
+        state.pop("_terms", None)
+        return state
+
+    def word_positions(self, value: str) -> dict[str, list[int]]:
+        """The terms of ``value``, each with its positions, as this analyzer's tokens give them.
+
+        What indexing needs, without a Token per word: each distinct word form is lower-cased,
+        folded, checked against the stop words and stemmed once (``_term``), and news repeats
+        its words heavily. Terms are in the order of their first occurrence.
+        """
+        terms: dict[str, str | None] | None = self.__dict__.get("_terms")
+        if terms is None or len(terms) >= WORD_CACHE_SIZE:
+            terms = {}
+            self._terms = terms
+        positions: dict[str, list[int]] = {}
+        pos = -1
+        for index, word in enumerate(self.items[0].expression.findall(value)):
+            term = terms.get(word, _UNSEEN)
+            if term is _UNSEEN:
+                term = terms[word] = self._term(word)
+            if term is None:  # a stop word
+                continue
+            pos = index if pos < 0 else pos + 1  # as NormalizeFilter: no gaps for stop words
+            if term in positions:
+                positions[term].append(pos)
+            else:
+                positions[term] = [pos]
+        return positions
+
+    def _term(self, word: str) -> str | None:
+        """The index term of one word as ``_tokens`` makes it, or None for a stop word."""
+        _, normalize, stemmer = self.items
+        text = word.lower()
+        if not text.isascii():
+            text = text.translate(normalize.charmap)
+        if not text or text in normalize.stops:
+            return None
+        return text if text in stemmer.ignore else stemmer._stem(text)
 
     def _tokens(self, value: str, token: Any) -> Iterator[Any]:
         tokenizer, normalize, stemmer = self.items

@@ -1,9 +1,11 @@
 """Read a news article file, as the RSS aggregator writes it, into a clean :class:`Article`.
 
 A file is YAML front matter between two ``---`` lines, then an HTML or plain text body. Parts,
-in file order: :class:`Article` with :func:`load_article` and :func:`parse_article`; decoding
+in file order: :class:`Article` with :func:`load_article`, :func:`parse_article_bytes` (the
+indexer, which has read the file for its digest) and :func:`parse_article`; decoding
 (byte-order marks, binary files, cp1252 fallback); front matter (python-frontmatter's
-``YAMLHandler``, a safe loader keeping dates as text, checks for what it lets pass silently);
+``YAMLHandler``, a safe loader keeping dates as text and building plain key: value front
+matter directly, checks for what it lets pass silently);
 fields and :func:`parse_date`; ids from :func:`canonical_link`; body text from
 :func:`html_to_text` (in :mod:`search.htmltext`, with the repair it shares with titles:
 terminal escapes, mojibake via ftfy, control characters). Unusable files raise
@@ -29,8 +31,8 @@ from frontmatter.default_handlers import YAMLHandler
 from .errors import ArticleError
 from .htmltext import clean_inline, html_to_text, plain, strip_escapes
 
-__all__ = ["Article", "load_article", "parse_article", "html_to_text", "canonical_link",
-           "parse_date"]
+__all__ = ["Article", "load_article", "parse_article", "parse_article_bytes", "html_to_text",
+           "canonical_link", "parse_date"]
 
 MAX_FRONT_MATTER_CHARS = 64 * 1024
 MAX_HTML_CHARS = 5_000_000
@@ -68,8 +70,17 @@ def load_article(path: str | os.PathLike[str],
     """
     name = os.fspath(path)
     data, complete = _read_bytes(name)
-    text, warnings = _decode(name, data, complete)
-    return _build_article(text, name, root, warnings + ([] if complete else [TRUNCATED_WARNING]))
+    return _article_from_bytes(data, complete, name, root)
+
+
+def parse_article_bytes(data: bytes, path: str | os.PathLike[str],
+                        root: str | os.PathLike[str] | None = None) -> Article:
+    """Like :func:`load_article`, for the whole content of the file at ``path``, already read.
+
+    The indexer reads each file once, for its content digest and for this.
+    """
+    complete = len(data) <= MAX_FILE_BYTES
+    return _article_from_bytes(data[:MAX_FILE_BYTES], complete, os.fspath(path), root)
 
 
 def parse_article(text: str, path: str | os.PathLike[str],
@@ -95,6 +106,13 @@ def _read_bytes(path: str) -> tuple[bytes, bool]:
     except ValueError:  # a NUL character in the path
         raise ArticleError(path, "cannot read: invalid path") from None
     return data[:MAX_FILE_BYTES], len(data) <= MAX_FILE_BYTES
+
+
+def _article_from_bytes(data: bytes, complete: bool, path: str,
+                        root: str | os.PathLike[str] | None) -> Article:
+    """Decode a file's bytes (``complete``: all of the file) and build its Article."""
+    text, warnings = _decode(path, data, complete)
+    return _build_article(text, path, root, warnings + ([] if complete else [TRUNCATED_WARNING]))
 
 
 def _decode(path: str, data: bytes, complete: bool) -> tuple[str, list[str]]:
@@ -129,8 +147,55 @@ class _TextDateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
     PyYAML raises ValueError on impossible dates (2026-02-30), losing the whole front matter.
     """
 
+    def construct_document(self, node: Any) -> Any:
+        """Front matter of plain key: value lines built directly; anything else by PyYAML.
+
+        PyYAML builds every document through generators and checks meant for nested, anchored
+        and merged structures; an aggregator's front matter is text keys with scalar or
+        list-of-scalar values, and each value here comes from the constructor PyYAML would use.
+        """
+        flat = _flat_mapping(self, node)
+        return super().construct_document(node) if flat is None else flat
+
 
 _TextDateLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
+_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("null", "bool", "int", "float", "timestamp"))
+
+
+def _flat_mapping(loader: Any, node: Any) -> dict[str, Any] | None:
+    """A mapping of text keys to scalars or lists of scalars, as PyYAML builds it; else None."""
+    if type(node) is not yaml.MappingNode or node.tag != _MAP:
+        return None
+    mapping: dict[str, Any] = {}
+    for key, value in node.value:
+        if type(key) is not yaml.ScalarNode or key.tag != _STR:
+            return None  # merge keys ("<<") and other tags take PyYAML's path
+        if type(value) is yaml.SequenceNode and value.tag == _SEQ:
+            items = [_flat_scalar(loader, item) for item in value.value]
+            if _NOT_FLAT in items:
+                return None
+            mapping[key.value] = items
+        else:
+            scalar = _flat_scalar(loader, value)
+            if scalar is _NOT_FLAT:
+                return None
+            mapping[key.value] = scalar
+    return mapping
+
+
+_NOT_FLAT = object()
+
+
+def _flat_scalar(loader: Any, node: Any) -> Any:
+    """The value of a plain scalar node, from PyYAML's own constructor for its tag."""
+    if type(node) is not yaml.ScalarNode:
+        return _NOT_FLAT
+    if node.tag == _STR:
+        return node.value
+    if node.tag in _SCALAR_TAGS:
+        return loader.yaml_constructors[node.tag](loader, node)
+    return _NOT_FLAT
 _HANDLER = YAMLHandler()
 _BOUNDARY = _HANDLER.FM_BOUNDARY or re.compile(r"^-{3,}\s*$", re.MULTILINE)
 # libyaml's composer recurses in C: tens of thousands of levels crash the interpreter.
@@ -363,7 +428,11 @@ def _path_id(path: str, root: str | os.PathLike[str] | None) -> str:
     if root is None:
         return path
     try:
-        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(os.fspath(root)))
+        absolute, folder = os.path.abspath(path), os.path.abspath(os.fspath(root))
+        prefix = folder if folder.endswith(os.sep) else folder + os.sep
+        if os.sep == "/" and absolute.startswith(prefix) and absolute.isascii():
+            return absolute[len(prefix):]  # what the lines below give, at a fraction of the cost
+        relative = os.path.relpath(absolute, folder)
     except ValueError:  # another drive, on Windows
         return path
     parts = PurePath(relative).parts

@@ -93,18 +93,19 @@ def file_digest(data: bytes) -> str:
 
 def read_file(job: tuple[str, str, str, str | None]) -> ReadResult:
     """Read and parse one file; also runs in worker processes, so it returns errors as data."""
-    from .articles import load_article  # bs4, ftfy and YAML load only when a file is read
+    from .articles import parse_article_bytes  # bs4, ftfy and YAML load only when a file is read
 
     key, path, root, known_digest = job
     try:
         with open(path, "rb") as handle:
-            digest = file_digest(handle.read())
+            data = handle.read()
     except OSError as error:
         return ReadResult.make(key, "", error=f"cannot read: {error.strerror}")
+    digest = file_digest(data)
     if digest == known_digest:
         return ReadResult.make(key, digest, unchanged=True)
-    try:
-        return ReadResult.make(key, digest, article=load_article(path, root))
+    try:  # from the bytes just read: the digest is of the content indexed, and one read is enough
+        return ReadResult.make(key, digest, article=parse_article_bytes(data, path, root))
     except ArticleError as error:
         return ReadResult.make(key, digest, error=error.reason)
 

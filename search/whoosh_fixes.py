@@ -5,7 +5,9 @@ Parts:
   with plain file reads, not memory maps (see ``open_whoosh``).
 - Applied on import (whoosh-reloaded is frozen, so these stay valid):
   ``_inline_single_postings`` (a posting block per term, even a term with one posting),
-  ``_lean_add_postings`` (four calls and a dozen checks per posting written to a segment),
+  ``_lean_add_postings`` (four calls and a dozen checks per posting written to a segment, and
+  a term info object per term of one posting), ``_direct_positions`` (a Token per word
+  indexed), ``_lean_add_document`` (two generators and a checked call per posting pooled),
   ``_cache_missing_length_columns`` (a stat per posting while writing a segment),
   ``_read_columns_whole`` (a read per value of a column), ``_union_terms_within`` (fuzzy
   terms and spelling suggestions on an index of several segments) and ``_cache_term_infos``
@@ -15,9 +17,12 @@ Every module that opens or writes an index imports this one.
 """
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
+from pickle import dumps
 from typing import Any
 
+from whoosh import fields, formats
 from whoosh.codec import whoosh3
 from whoosh.codec.base import OutOfOrderError
 from whoosh.filedb.filestore import FileStorage
@@ -25,11 +30,20 @@ from whoosh.filedb.structfile import BufferFile
 from whoosh.index import FileIndex
 from whoosh.matching import ListMatcher
 from whoosh.reading import MultiReader, TermNotFound
-from whoosh.util.numeric import byte_to_length
+from whoosh.system import pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import PostingPool, SegmentWriter
 
 # Terms with fewer postings than this keep them in their term-table entry (see
 # ``_inline_single_postings``).
 INLINE_LIMIT = 2
+# Whoosh's own methods that the fixes below replace outright, for tests to compare with.
+WHOOSH_ORIGINALS: dict[str, Any] = {}
+# PostingPool.add's size estimate of a posting, less the lengths of its field name, term and value.
+_POSTING_OVERHEAD = 28 + 4 * 5 + 21 + 26 + 18 + 16 + 21
+# Single positions whose encoding ``_direct_positions`` remembers (0: none, and segments byte for
+# byte as Whoosh writes them).
+SINGLE_POSITIONS = 10_000
 
 # Term-table entries a segment reader keeps (``_cache_term_infos``): a few MB at most.
 TERM_CACHE_LIMIT = 20_000
@@ -96,6 +110,9 @@ def _lean_add_postings() -> None:
     more, the last asserting the types of all four values (a fifth of the time of writing a
     segment in a profile of one worker). This version reads a field's length column once, when the field starts, and
     appends postings straight to the block; the blocks, terms and files it writes are the same.
+    A term with one posting (most terms) skips the term info object, the posting block and the
+    file position set up for it: ``write_single`` writes its inlined term-table entry directly
+    (the segment's files stay byte for byte the same; a tenth off a segment's finish).
     """
     to_length = [None] + [byte_to_length(b) for b in range(1, 256)]  # byte 0: no length
 
@@ -110,32 +127,68 @@ def _lean_add_postings() -> None:
         lasttext: bytes | None = None
         field_length: list[int | None] | None = None
         add: Any = None  # the current term's postings writer's add_posting
+        single: tuple[Any, ...] | None = None  # the current term's first posting, not yet written
+        inline = False  # whether the field's terms of one posting go into the term table
         for fieldname, btext, docnum, weight, value in items:
             if fieldname != lastfn:
                 if lastfn is not None and fieldname < lastfn:
                     raise OutOfOrderError(f"Field {lastfn!r} .. {fieldname!r}")
-                if lasttext is not None:
+                if single is not None:
+                    write_single(self, *single)
+                    single = None
+                elif lasttext is not None:
                     self.finish_term()
                 if lastfn is not None:
                     self.finish_field()
                 self.start_field(fieldname, schema[fieldname])
                 field_length = field_lengths(lengths, fieldname)
+                inline = type(self._postwriter) is whoosh3.W3PostingsWriter and self._postwriter._inlinelimit > 1
                 lastfn, lasttext = fieldname, None
             elif lasttext and btext < lasttext:
                 raise OutOfOrderError(f"Term {fieldname}:{lasttext!r} .. {fieldname}:{btext!r}")
             if docnum == -1:  # Whoosh's marker for spelling words, which it no longer writes
                 continue
+            length = field_length[docnum] if field_length else None
             if btext != lasttext:
-                if lasttext is not None:
+                if single is not None:
+                    write_single(self, *single)
+                    single = None
+                elif lasttext is not None:
                     self.finish_term()
+                lasttext = btext
+                if inline:  # wait: most terms have no second posting
+                    single = (btext, docnum, weight, value, length)
+                    continue
                 self.start_term(btext)
                 add = self._postwriter.add_posting
-                lasttext = btext
-            add(docnum, weight, value or b"", field_length[docnum] if field_length else None)
-        if lasttext is not None:
+            elif single is not None:  # a second posting: the term gets a posting list after all
+                self.start_term(btext)
+                add = self._postwriter.add_posting
+                _, first_docnum, first_weight, first_value, first_length = single
+                add(first_docnum, first_weight, first_value or b"", first_length)
+                single = None
+            add(docnum, weight, value or b"", length)
+        if single is not None:
+            write_single(self, *single)
+        elif lasttext is not None:
             self.finish_term()
         if lastfn is not None:
             self.finish_field()
+
+    def write_single(self: Any, btext: bytes, docnum: int, weight: float, value: bytes | None,
+                     length: int | None) -> None:
+        """The term-table entry of a term with one posting, as Whoosh's writer makes it inlined.
+
+        What ``start_term``, ``add_posting``, ``finish_term`` and ``W3TermInfo.to_bytes`` give,
+        without the posting block, the term info object and the file position they set up.
+        """
+        stored_weight = array("f", (weight,))[0]  # a block keeps its weights as 32-bit floats
+        minlength = length_to_byte(length) if length else 0
+        entry = whoosh3.W3TermInfo._struct.pack(
+            True, stored_weight, 1, minlength, length_to_byte(length if length and length > 0 else 0),
+            weight if weight > 0 else 0, docnum, docnum)
+        inlined = ((docnum,), (stored_weight,), (value or None,))
+        self._tindex.add(pack_ushort(self._fieldid) + btext, entry + dumps(inlined, 2))
 
     def add_posting(self: Any, id_: int, weight: float, vbytes: bytes, length: int | None = None) -> None:
         # Whoosh's W3PostingsWriter.add_posting without its type assertions
@@ -153,8 +206,139 @@ def _lean_add_postings() -> None:
             if length > self._maxlength:
                 self._maxlength = length
 
+    WHOOSH_ORIGINALS["add_postings"] = whoosh3.W3FieldWriter.add_postings
+    WHOOSH_ORIGINALS["add_posting"] = whoosh3.W3PostingsWriter.add_posting
     whoosh3.W3FieldWriter.add_postings = add_postings
     whoosh3.W3PostingsWriter.add_posting = add_posting
+
+
+def _direct_positions() -> None:
+    """Index a prose field from its analyzer's word positions, without a Token per word.
+
+    ``Positions.word_values`` (the postings of every prose field) runs the analyzer's token
+    stream through a filter for stopped tokens and collects each token's position and boost.
+    An analyzer with a ``word_positions`` method (``analysis.ProseAnalyzer``) hands over the
+    positions of each term directly; the weights (one per occurrence: the analyzer's boosts
+    are all 1) and the encoded positions are the same. Other analyzers, formats and options
+    take Whoosh's path.
+    """
+    original = WHOOSH_ORIGINALS["word_values"] = formats.Positions.word_values
+    encode = formats.Positions.encode
+    # A term's positions, encoded: most terms occur once in a document, at one of few positions.
+    # Sharing these values also lets a posting block's pickle refer back to an equal value
+    # instead of repeating it: the same values read back from a smaller postings file.
+    single: dict[int, bytes] = {}
+
+    def word_values(self: Any, value: Any, analyzer: Any, **kwargs: Any) -> Any:
+        word_positions = getattr(analyzer, "word_positions", None)
+        if (word_positions is None or type(self) is not formats.Positions or not isinstance(value, str)
+                or kwargs.keys() - {"mode"}):
+            return original(self, value, analyzer, **kwargs)
+        boost = self.field_boost
+        values = []
+        for word, positions in word_positions(value).items():
+            count = len(positions)
+            if count == 1 and positions[0] < SINGLE_POSITIONS:
+                encoded = single.get(positions[0])
+                if encoded is None:
+                    encoded = single[positions[0]] = encode(self, positions)
+            else:
+                encoded = encode(self, positions)
+            values.append((word, count, float(count) * boost, encoded))
+        return values
+
+    formats.Positions.word_values = word_values
+
+
+def _lean_add_document() -> None:
+    """Add a document's postings to the writer's pool with less work per posting.
+
+    ``SegmentWriter.add_document`` passes each posting up through two generators (the field's
+    ``index`` and its format's ``word_values``) and then to ``PostingPool.add``, which asserts
+    the types of its values and adds up its estimate of the pool's size. This version takes a
+    field's postings as one list and adds them to the pool in one loop, with the same size
+    estimate, so the pool spills its sorted runs at the same postings; documents, stored
+    fields and columns are written as before.
+    """
+    def index(self: Any, value: Any, **kwargs: Any) -> Any:
+        # FieldType.index, returning a list: the same terms, encoded the same way
+        if not self.format:
+            raise Exception(f"{self.__class__.__name__} field {self!r} cannot index without a format")
+        if not isinstance(value, (str, list, tuple)):
+            raise ValueError(f"{value!r} is not unicode or sequence")
+        kwargs.setdefault("mode", "index")
+        return [(word.encode("utf-8"), freq, weight, vbytes)
+                for word, freq, weight, vbytes in self.format.word_values(value, self.analyzer, **kwargs)]
+
+    def post(pool: Any, fieldname: str, docnum: int, items: Any, boost: float) -> int:
+        """Add one field's postings to ``pool`` as ``PostingPool.add`` does; return their frequency."""
+        if type(pool) is not PostingPool:
+            total = 0
+            for tbytes, freq, weight, vbytes in items:
+                total += freq
+                pool.add((fieldname, tbytes, docnum, weight * boost, vbytes))
+            return total
+        limit, overhead = pool.limit, _POSTING_OVERHEAD + len(fieldname)
+        size, current = pool.currentsize, pool.current
+        total = 0
+        for tbytes, freq, weight, vbytes in items:
+            total += freq
+            size += overhead + 2 * len(tbytes) + (len(vbytes) if vbytes else 0)
+            if size > limit:
+                pool.save()  # a new run; the pool starts again from an empty list
+                size, current = 0, pool.current
+            current.append((fieldname, tbytes, docnum, weight * boost, vbytes))
+        pool.currentsize = size
+        if items:
+            pool.fieldnames.add(fieldname)
+        return total
+
+    original = WHOOSH_ORIGINALS["add_document"] = SegmentWriter.add_document
+
+    def add_document(self: Any, **fields: Any) -> None:
+        lean = self.__dict__.get("_lean")
+        if lean is None:  # Whoosh's spelling words and term vectors are left to Whoosh's method
+            lean = self._lean = not any(field.separate_spelling() or field.vector
+                                        for _, field in self.schema.items())
+        if not lean:
+            original(self, **fields)
+            return
+        self._check_state()
+        perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields.get(fieldname)
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    items = field.index(value)
+                    if not isinstance(items, list):
+                        items = list(items)
+                    total = post(self.pool, fieldname, docnum, items,
+                                 self._field_boost(fields, fieldname, docboost))
+                    if field.scorable:
+                        length = total
+                stored = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
+                column = field.column_type
+                if column and stored is not None:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(stored))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    WHOOSH_ORIGINALS["index"] = fields.FieldType.index
+    fields.FieldType.index = index
+    SegmentWriter.add_document = add_document
 
 
 def _cache_missing_length_columns() -> None:
@@ -258,6 +442,8 @@ def _cache_term_infos() -> None:
 if not getattr(whoosh3.W3PerDocReader, "_newsearch_fixed", False):
     _inline_single_postings()
     _lean_add_postings()
+    _direct_positions()
+    _lean_add_document()
     _cache_missing_length_columns()
     _read_columns_whole()
     _union_terms_within()

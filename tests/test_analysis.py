@@ -89,3 +89,24 @@ def test_prose_analyzer_loop_gives_the_chains_tokens(text: str, options: dict[st
 def test_prose_analyzer_positions_skip_no_place_for_stop_words() -> None:
     tokens = text_analyzer()("the cats and the dogs ran", positions=True)
     assert [(t.text, t.pos) for t in tokens] == [("cat", 1), ("dog", 2), ("ran", 3)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PROSE_TEXT)
+def test_word_positions_are_the_index_tokens_grouped_by_term(text: str) -> None:
+    analyzer = text_analyzer()
+    expected: dict[str, list[int]] = {}
+    for token in analyzer(text, positions=True, boosts=True, mode="index"):
+        expected.setdefault(token.text, []).append(token.pos)
+    for _ in range(2):  # the second time from the word cache
+        positions = analyzer.word_positions(text)
+        assert positions == expected and list(positions) == list(expected)
+
+
+def test_the_word_cache_stays_out_of_the_pickled_schema() -> None:
+    analyzer = text_analyzer()
+    assert analyzer.word_positions("The rivers flooded the rivers") == {"river": [1, 3], "flood": [2]}
+    assert "_terms" in analyzer.__dict__
+    restored = pickle.loads(pickle.dumps(analyzer))
+    assert "_terms" not in restored.__dict__ and restored == analyzer
+    assert restored.word_positions("rivers") == {"river": [0]}

@@ -19,6 +19,7 @@ from search.articles import (
     html_to_text,
     load_article,
     parse_article,
+    parse_article_bytes,
     parse_date,
 )
 from search.errors import ArticleError
@@ -268,6 +269,11 @@ def test_id_falls_back_to_the_path_relative_to_root(tmp_path: Path) -> None:
     assert load_article(path).id == str(path)
     assert load_article(path, root=tmp_path / "elsewhere").id == str(path)
     assert parse_article("---\ntitle: T\n---\nB", "corpus/x/y.md", "corpus").id == "x/y.md"
+    assert parse_article("---\ntitle: T\n---\nB", "corpus/x/y.md", "corpus/").id == "x/y.md"
+    assert parse_article("---\ntitle: T\n---\nB", "corpus/x/ü.md", "corpus").id == "x/ü.md"
+    assert parse_article("---\ntitle: T\n---\nB", "corpus/../y.md", "corpus").id == "corpus/../y.md"
+    assert parse_article("---\ntitle: T\n---\nB", "corpus2/y.md", "corpus").id == "corpus2/y.md"
+    assert parse_article("---\ntitle: T\n---\nB", "/x/y.md", "/").id == "x/y.md"
 
 
 # --- body text -------------------------------------------------------------------------
@@ -305,6 +311,26 @@ def test_huge_file_is_read_only_up_to_the_cap(tmp_path: Path,
     result = load_article(path)
     assert result.body == "é" * 12
     assert result.warnings == ("body truncated to 1,000,000 characters for indexing",)
+
+
+@pytest.mark.parametrize("content", [
+    "---\ntitle: T\n---\n" + "é" * 50,  # the cap cuts an "é" in two
+    b"\xef\xbb\xbf---\ntitle: Caf\xe9\n---\nBody.",  # a BOM, then cp1252
+    "---\ntitle: UTF-16\n---\nB".encode("utf-16"),
+    "---\ntitle: UTF-16, cut\n---\nBody.".encode("utf-16"),  # its front matter is cut off
+    "---\ntitle: Short\n---\n<p>Whole</p>",
+])
+def test_bytes_already_read_make_the_article_load_article_makes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | bytes) -> None:
+    path = write(tmp_path, content)
+    monkeypatch.setattr(articles, "MAX_FILE_BYTES", 41)
+
+    def outcome(read: object) -> object:
+        try:
+            return read(path, tmp_path)  # type: ignore[operator]
+        except ArticleError as error:
+            return error.reason
+    assert outcome(lambda p, root: parse_article_bytes(p.read_bytes(), p, root)) == outcome(load_article)
 
 
 def test_deeply_nested_html_does_not_raise() -> None:
@@ -429,6 +455,34 @@ def test_c1_mojibake_in_front_matter_is_repaired_not_rejected(tmp_path: Path) ->
     # ” written through a cp1252 decoder that fell back to latin-1 for byte 0x9d
     result = load_article(write(tmp_path, "---\ntitle: “Quoteâ€\x9d\n---\nB"))
     assert result.title == "“Quote”"
+
+
+class _PyYAMLBuilt(articles._TextDateLoader):  # type: ignore[misc]
+    """The reader's YAML loader building every document PyYAML's own way."""
+
+    construct_document = yaml.constructor.BaseConstructor.construct_document
+
+
+@pytest.mark.parametrize("front", [
+    "title: T\ndate: 2026-01-08T10:00:00Z\ndraft: false\ncount: 3\nratio: 0.5\nnone: ~\nimage: ''",
+    "tags:\n- 'a'\n- 2\n- null\ncategories: [x, y]\ntitle: \"q\\u00e9\"\ntitle: again",
+    "base: &b {title: Merged}\n<<: *b\nlink: x",  # a merge key
+    "tags: &t [a, b]\ncategories: *t",  # an alias
+    "title: {nested: map}\ntags: [[a], {b: c}]",
+    "= : value key\ntitle: T",
+    "title: !!str 2026-01-08\nslug: !!binary aGVsbG8=\ndate: 2026-02-30",
+    "? [complex, key]\n: v",
+    "- a list",
+    "just text",
+    "",
+])
+def test_front_matter_built_directly_is_what_pyyaml_builds(front: str) -> None:
+    def load(loader: type) -> object:
+        try:
+            return yaml.load(front, Loader=loader)
+        except (yaml.YAMLError, ValueError, TypeError) as error:
+            return type(error)
+    assert load(articles._TextDateLoader) == load(_PyYAMLBuilt)
 
 
 # --- properties ------------------------------------------------------------------------

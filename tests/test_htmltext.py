@@ -70,3 +70,31 @@ def test_mojibake_is_repaired_and_curly_quotes_kept() -> None:
 def test_one_line_fields_lose_escapes_and_extra_space_and_get_repaired() -> None:
     assert clean_inline("  Itâ€™s\x1b[31m  red\n\tnow ") == "It’s red now"
     assert plain(" https://x.example/a\x1b[2J?b=1\x00 ") == "https://x.example/a?b=1"
+
+
+def test_one_lxml_parser_serves_page_after_page_with_the_same_text() -> None:
+    """The builder and its lxml parser are reused (lxml inspects a new one's methods each time)."""
+    pages = ["<p>Unclosed <b>bold <i>and italic", "<table><tr><td>cell", "<p>one</p><p>two</p>",
+             "<html><body><div>tail", "plain words, no tags"]
+    alone = [html_to_text(page) for page in pages]
+    parsers = list(htmltext._builder()._parsers.values())
+    for _ in range(3):  # nothing a page leaves unclosed reaches the next one
+        assert [html_to_text(page) for page in reversed(pages)] == list(reversed(alone))
+    assert alone[:4] == ["Unclosed bold and italic", "cell", "one\n\ntwo", "tail"]
+    assert list(htmltext._builder()._parsers.values()) == parsers and len(parsers) == 1
+
+
+def test_a_page_that_fails_half_way_leaves_the_next_page_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def fail_once(self: object, *args: object, **kwargs: object) -> None:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RecursionError("maximum recursion depth exceeded")
+        original(self, *args, **kwargs)
+
+    original = htmltext.BeautifulSoup.handle_starttag
+    monkeypatch.setattr(htmltext.BeautifulSoup, "handle_starttag", fail_once)
+    assert html_to_text("<div><p>first</p></div>") == "first"  # the tag-stripping fallback
+    assert html_to_text("<p>second <b>page</b></p>") == "second page"
+    assert len(calls) > 1

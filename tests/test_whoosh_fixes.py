@@ -105,3 +105,58 @@ def test_term_lookups_answer_as_the_term_table_does_and_the_cache_stays_bounded(
         assert reader.doc_frequency("body", "zzzznotaword") == 0 and reader.frequency("body", "zzzznotaword") == 0
         with pytest.raises(TermNotFound):
             terms.term_info("body", b"zzzznotaword")
+
+
+def _contents(folder: Path) -> dict[str, object]:
+    """Everything a reader gets from the index in ``folder``: postings, lengths, stored fields."""
+    ix = open_whoosh(str(folder))
+    with ix.reader() as reader:
+        postings = {key: _posting_list(reader.postings(*key)) for key in reader.all_terms()}
+        return {"postings": postings, "stored": list(reader.iter_docs()),
+                "lengths": {(n, f): reader.doc_field_length(n, f) for n in range(reader.doc_count_all())
+                            for f in ix.schema.scorable_names()},
+                "terminfo": {key: vars(reader.term_info(*key)) for key in postings}}
+
+
+def _posting_list(matcher: object) -> list[tuple[object, ...]]:
+    items = []
+    while matcher.is_active():  # type: ignore[attr-defined]
+        items.append((matcher.id(), matcher.weight(), matcher.value()))  # type: ignore[attr-defined]
+        matcher.next()  # type: ignore[attr-defined]
+    return items
+
+
+def test_lean_document_writing_writes_what_whoosh_writes(tmp_path: Path, tiny_corpus: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Positions straight from the analyzer, the lean add_document (pool spills included) and
+    add_postings (terms of one posting written straight to the term table)."""
+    from whoosh import fields, formats
+    from whoosh.codec import whoosh3
+    from whoosh.writing import SegmentWriter
+
+    from search.schema import build_schema
+    from search.segments import SpellingLists, add_article, read_file
+    from search.whoosh_fixes import WHOOSH_ORIGINALS, create_whoosh
+
+    (tiny_corpus / "more.md").write_text(article_text(
+        "The Rivers’ floods", "<p>The rivers flooded; the RIVERS flood again, and again.</p>" * 40,
+        tags=("Floods", "rivers"), date="2026-02-03T04:05:06+02:00"))
+    articles = [read_file((p.name, str(p), str(tiny_corpus), None)).article for p in sorted(tiny_corpus.glob("*.md"))]
+
+    def write(folder: Path) -> dict[str, object]:
+        folder.mkdir()
+        writer = SegmentWriter(create_whoosh(str(folder), build_schema()), limitmb=0.01)  # spills often
+        spelling = SpellingLists()
+        for number, article in enumerate(articles):
+            add_article(writer, spelling, article, f"{number}.md", 10, 20, "digest")
+        writer.commit()
+        return _contents(folder)
+
+    lean = write(tmp_path / "lean")
+    monkeypatch.setattr(SegmentWriter, "add_document", WHOOSH_ORIGINALS["add_document"])
+    monkeypatch.setattr(fields.FieldType, "index", WHOOSH_ORIGINALS["index"])
+    monkeypatch.setattr(formats.Positions, "word_values", WHOOSH_ORIGINALS["word_values"])
+    monkeypatch.setattr(whoosh3.W3FieldWriter, "add_postings", WHOOSH_ORIGINALS["add_postings"])
+    monkeypatch.setattr(whoosh3.W3PostingsWriter, "add_posting", WHOOSH_ORIGINALS["add_posting"])
+    assert lean == write(tmp_path / "whoosh")
+    assert 80.0 in [weight for _, weight, _ in lean["postings"][("body", b"river")]]  # type: ignore[index]
