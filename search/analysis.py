@@ -185,12 +185,14 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
     def _term(self, word: str) -> str | None:
         """The index term of one word as ``_tokens`` makes it, or None for a stop word."""
         _, normalize, stemmer = self.items
-        text = word.lower()
-        if not text.isascii():
-            text = text.translate(normalize.charmap)
+        text = self._folded(word)
         if not text or text in normalize.stops:
             return None
         return text if text in stemmer.ignore else stemmer._stem(text)
+
+    def _folded(self, word: str) -> str:
+        text = word.lower()
+        return text if text.isascii() else text.translate(self.items[1].charmap)
 
     def _tokens(self, value: str, token: Any) -> Iterator[Any]:
         tokenizer, normalize, stemmer = self.items
@@ -214,13 +216,8 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
     def word_term(self, word: str) -> str:
         """The text this analyzer gives one word of its tokenizer in query mode with stop words
         kept: lower-cased and folded, then stemmed unless it is a stop word."""
-        normalize, stemmer = self.items[1], self.items[2]
-        text = word.lower()
-        if not text.isascii():
-            text = text.translate(normalize.charmap)
-        if not text or text in normalize.stops or text in stemmer.ignore:
-            return text
-        return str(stemmer._stem(text))
+        term = self._term(word)
+        return str(term) if term is not None else self._folded(word)
 
     @property
     def word_expression(self) -> re.Pattern[str]:
