@@ -79,3 +79,22 @@ def test_an_exhausted_inlined_posting_list_still_answers_id_as_a_block_list_does
     matcher.skip_to(4)
     assert not matcher.is_active()
     assert ListMatcher([]).id() == -1
+
+
+def test_a_term_table_kept_in_arrays_reads_back_every_key() -> None:
+    from io import BytesIO
+
+    from whoosh.filedb.filetables import OrderedHashReader, OrderedHashWriter
+    from whoosh.filedb.structfile import StructFile
+
+    keys = sorted(f"term{number:06d}".encode() for number in range(20_000))
+    raw = BytesIO()
+    writer = OrderedHashWriter(StructFile(raw))
+    for key in keys:
+        writer.add(key, key[::-1])
+    assert all(type(bucket).__name__ == "array" for bucket in writer.buckets)  # 16 bytes a term
+    raw.close = lambda: None  # type: ignore[method-assign]  # read back what was written
+    length = writer.close()
+    reader = OrderedHashReader(StructFile(BytesIO(raw.getvalue())), length)
+    assert all(reader[key] == key[::-1] for key in keys)
+    assert b"term999999" not in reader and reader.closest_key(b"term000100x") == b"term000101"
