@@ -255,7 +255,7 @@ def tantivy_query(text: str) -> str:
 
 def corpus_files(corpus: Path) -> list[Path]:
     from search.indexing import scan_corpus
-    return [Path(state.path) for _, state in sorted(scan_corpus(corpus, []).items())]
+    return [corpus / state.path for _, state in sorted(scan_corpus(corpus, []).items())]
 
 
 def articles(corpus: Path, clock: list[float]) -> Iterator[Any]:

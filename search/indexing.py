@@ -31,6 +31,7 @@ from .schema import build_schema
 from .segments import (
     API_MTIME,
     WRITER_LIMIT_MB,
+    Job,
     ReadResult,
     SegmentWorkers,
     SpellingLists,
@@ -102,14 +103,18 @@ class UpdateSummary:
 
 @dataclass(frozen=True, slots=True)  # one per corpus file: slots keep 431k of them small
 class FileState:
-    """A corpus file as found on disk: where it is and what stat says of it."""
+    """A corpus file as found on disk: where it is and what stat says of it.
+
+    ``path`` is relative to the corpus folder, as the file system spells it: nearly always the
+    very string of the file's key, so a big corpus does not hold every full path twice.
+    """
 
     path: str
     size: int
     mtime_ns: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per indexed file on an update
 class IndexedFile:
     """What the index remembers of a file it holds."""
 
@@ -148,6 +153,7 @@ def scan_corpus(root: Path, problems: list[Skip]) -> dict[str, FileState]:
 
 
 def _add_file(entry: os.DirEntry[str], relative: str, found: dict[str, FileState], problems: list[Skip]) -> None:
+    spelled = relative
     if os.sep != "/":
         relative = relative.replace(os.sep, "/")
     # As printable_path: undecodable bytes of a name (surrogate escapes) shown as escapes.
@@ -159,7 +165,7 @@ def _add_file(entry: os.DirEntry[str], relative: str, found: dict[str, FileState
         problems.append(Skip(key, reason))
         return
     if stat.S_ISREG(info.st_mode):
-        found[key] = FileState(entry.path, info.st_size, info.st_mtime_ns)
+        found[key] = FileState(key if key == spelled else spelled, info.st_size, info.st_mtime_ns)
 
 
 def printable_path(path: Path, root: Path) -> str:
@@ -171,11 +177,11 @@ def printable_path(path: Path, root: Path) -> str:
     return os.fsencode(relative.as_posix()).decode("utf-8", "backslashreplace")
 
 
-def read_here(jobs: list[tuple[str, str, str, str | None]], progress: ProgressCallback | None) -> Iterator[ReadResult]:
+def read_here(jobs: Iterable[Job], total: int, progress: ProgressCallback | None) -> Iterator[ReadResult]:
     """Read files in this process (small batches), reporting progress."""
     for done, result in enumerate(map(read_file, jobs), 1):
         if progress:
-            progress(done, len(jobs))
+            progress(done, total)
         yield result
 
 
@@ -266,8 +272,7 @@ def _apply_changes(
     generation = Path(ix.storage.folder)
     on_disk = scan_corpus(corpus, summary.skipped)
     remembered = storage.read_skips(generation)
-    jobs = []
-    root = str(corpus)
+    to_read = []  # keys only: a job per file of a big corpus is built when it is handed out
     for key, state in on_disk.items():
         known = held.get(key)
         if known and known.size == state.size and known.mtime_ns == state.mtime_ns:
@@ -275,24 +280,33 @@ def _apply_changes(
         elif _still_skipped(remembered.get(key), state, held, on_disk):
             summary.skipped.append(Skip(key, remembered[key].reason, repeated=True))
         else:
-            jobs.append((key, state.path, root, known.digest if known else None))
+            to_read.append(key)
+    jobs = _jobs(to_read, str(corpus), held, on_disk)
     # Articles a program added through the API (mtime_ns < 0) have no file to disappear.
     removed = [key for key, indexed in held.items() if key not in on_disk and indexed.mtime_ns >= 0]
     segments: list[Any] | None = None
-    if len(jobs) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) >= 2:
+    if len(to_read) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) >= 2:
         def sizes(key: str) -> tuple[int, int]:
             return on_disk[key].size, on_disk[key].mtime_ns
-        with SegmentWorkers(str(generation), sizes, include_drafts, limit_mb=worker_limit_mb(len(jobs))) as workers:
-            batch = _collect_articles(workers.results(jobs, progress), on_disk, include_drafts, summary)
+        limit_mb = worker_limit_mb(len(to_read))
+        with SegmentWorkers(str(generation), sizes, include_drafts, limit_mb=limit_mb) as workers:
+            batch = _collect_articles(workers.results(jobs, len(to_read), progress), on_disk, include_drafts, summary)
         segments = workers.segments
     else:
-        batch = _collect_articles(read_here(jobs, progress), on_disk, include_drafts, summary)
+        batch = _collect_articles(read_here(jobs, len(to_read), progress), on_disk, include_drafts, summary)
     if batch.winners or removed or any(key in held for key in batch.retired):
         _write(ix, batch, removed, held, on_disk, summary, segments)
     storage.write_skips(generation, _skips_to_remember(summary, on_disk))
     with ix.searcher() as searcher:
         summary.total = searcher.doc_count()
     return summary
+
+
+def _jobs(keys: list[str], root: str, held: dict[str, IndexedFile], on_disk: dict[str, FileState]) -> Iterator[Job]:
+    """The read job of each file, made as it is handed out."""
+    for key in keys:
+        known = held.get(key)
+        yield key, os.path.join(root, on_disk[key].path), root, known.digest if known else None
 
 
 def _still_skipped(memory: storage.SkipMemory | None, state: FileState,
@@ -314,13 +328,34 @@ def _skips_to_remember(summary: UpdateSummary, on_disk: dict[str, FileState]) ->
     }
 
 
+@dataclass(slots=True)  # one per story of a build: kept lean
+class Winner:
+    """The reading of a story that is to be indexed: what deciding and writing it need."""
+
+    key: str
+    date: datetime | None
+    digest: str
+    # Where a worker wrote it (its segment's number and the document's number), else -1.
+    segment: int
+    docnum: int
+    # The article, when it was read in this process and is still to be written.
+    article: Article | None
+
+
 @dataclass
 class Batch:
     """The articles read in one run: one winner per id, and the files that must leave the index."""
 
-    winners: dict[str, tuple[ReadResult, Article | Story]] = field(default_factory=dict)
+    winners: dict[str, Winner] = field(default_factory=dict)
     # Files now skipped as drafts or as losing duplicates: an older indexed version must go.
     retired: list[str] = field(default_factory=list)
+    # Documents workers wrote that must not stay (losing duplicates), as (segment, docnum).
+    dropped: set[tuple[int, int]] = field(default_factory=set)
+
+    def drop(self, winner: Winner) -> None:
+        """Note that a reading will not be indexed after all."""
+        if winner.docnum >= 0:
+            self.dropped.add((winner.segment, winner.docnum))
 
 
 def _collect_articles(
@@ -335,33 +370,38 @@ def _collect_articles(
         if result.unchanged:
             summary.unchanged += 1
             continue
-        if result.article is None:
+        article = result.article
+        if article is None:
             # An unreadable new version keeps the last good one in the index.
             summary.skipped.append(Skip(result.key, result.error or "unreadable", remember=True))
             continue
-        article = result.article
-        summary.warnings.extend(Skip(result.key, warning) for warning in article.warnings)
+        if article.warnings:
+            summary.warnings.extend(Skip(result.key, warning) for warning in article.warnings)
         if article.draft and not include_drafts:
             summary.skipped.append(Skip(result.key, "draft: true (use --drafts to index drafts)"))
             batch.retired.append(result.key)
             continue
-        rival = batch.winners.get(article.id)
+        # Only what deciding and writing need is kept, not the whole reading.
+        candidate = Winner(result.key, article.date, result.digest, result.segment, result.docnum,
+                           None if isinstance(article, Story) else article)
+        # An article without a link has its path as id: the key's string serves for both.
+        doc_id = result.key if article.id == result.key else article.id
+        rival = batch.winners.get(doc_id)
         if rival is None:
-            batch.winners[article.id] = (result, article)
+            batch.winners[doc_id] = candidate
             continue
-        winner, loser = _newer((result, article), rival, on_disk)
-        batch.winners[article.id] = winner
-        summary.skipped.append(_duplicate_skip(loser[0].key, winner[0].key))
-        batch.retired.append(loser[0].key)
+        winner, loser = _newer(candidate, rival, on_disk)
+        batch.winners[doc_id] = winner
+        summary.skipped.append(_duplicate_skip(loser.key, winner.key))
+        batch.retired.append(loser.key)
+        batch.drop(loser)
     return batch
 
 
-def _newer(a: tuple[ReadResult, Article | Story], b: tuple[ReadResult, Article | Story],
-           on_disk: dict[str, FileState]) -> tuple[Any, Any]:
+def _newer(a: Winner, b: Winner, on_disk: dict[str, FileState]) -> tuple[Winner, Winner]:
     """Order two readings of one story: the newest date wins, then the newest file."""
-    def rank(item: tuple[ReadResult, Article | Story]) -> tuple[float, int, str]:
-        result, article = item
-        return (_timestamp(article.date), on_disk[result.key].mtime_ns, result.key)
+    def rank(item: Winner) -> tuple[float, int, str]:
+        return (_timestamp(item.date), on_disk[item.key].mtime_ns, item.key)
     return (a, b) if rank(a) >= rank(b) else (b, a)
 
 
@@ -386,36 +426,35 @@ def _write(
     """Apply the batch in one commit: deletions, then the winners (written here, or kept from
     the workers' ``segments``, whose other documents are marked deleted)."""
     holder_of = {indexed.id: key for key, indexed in held.items() if key in on_disk}
-    kept: set[tuple[int, int]] = set()
     spelling = SpellingLists()
     writer = ix.writer(limitmb=WRITER_LIMIT_MB)
     try:
         for key in removed + [key for key in batch.retired if key in held]:
             writer.delete_by_term("path", key)
             summary.deleted += 1
-        for doc_id, (result, article) in batch.winners.items():
+        for doc_id, winner in batch.winners.items():
+            key = winner.key
             other = holder_of.get(doc_id)
-            if other is not None and other != result.key and not _replaces(article, result.key, other, held, on_disk):
-                summary.skipped.append(_duplicate_skip(result.key, other))
-                if result.key in held:
-                    writer.delete_by_term("path", result.key)
+            if other is not None and other != key and not _replaces(winner, other, held, on_disk):
+                summary.skipped.append(_duplicate_skip(key, other))
+                batch.drop(winner)
+                if key in held:
+                    writer.delete_by_term("path", key)
                     summary.deleted += 1
                 continue
-            if other is not None and other != result.key:
+            if other is not None and other != key:
                 writer.delete_by_term("path", other)
                 summary.deleted += 1
-                summary.skipped.append(_duplicate_skip(other, result.key))
-            _count_article(writer, result, held, summary)
+                summary.skipped.append(_duplicate_skip(other, key))
+            _count_article(writer, key, held, summary)
             if segments is None:
-                assert not isinstance(article, Story)
-                state = on_disk.get(result.key)
-                add_article(writer, spelling, article, result.key, state.size if state else 0,
-                            state.mtime_ns if state else API_MTIME, result.digest)
-            else:
-                if held:  # as update_document: the id may be held under another (vanished) path
-                    writer.delete_by_term("id", doc_id)
-                kept.add((result.segment, result.docnum))
-        finished = _keep_only(segments or [], kept)
+                assert winner.article is not None
+                state = on_disk.get(key)
+                add_article(writer, spelling, winner.article, key, state.size if state else 0,
+                            state.mtime_ns if state else API_MTIME, winner.digest)
+            elif held:  # as update_document: the id may be held under another (vanished) path
+                writer.delete_by_term("id", doc_id)
+        finished = _drop_documents(segments or [], batch.dropped)
     except BaseException:
         abandon(writer)
         raise
@@ -442,32 +481,33 @@ def abandon(writer: Any) -> None:
                 pass
 
 
-def _keep_only(segments: list[Any], kept: set[tuple[int, int]]) -> list[Any]:
-    """Mark deleted the documents of the workers' segments that did not win; drop empty ones."""
+def _drop_documents(segments: list[Any], dropped: set[tuple[int, int]]) -> list[Any]:
+    """Mark deleted the ``dropped`` documents of the workers' segments; leave out empty segments.
+
+    The losers are named rather than the winners: they are few, the winners one per story.
+    """
     finished = []
     for number, segment in enumerate(segments):
         if segment is None:
             continue
-        for docnum in range(segment.doc_count_all()):
-            if (number, docnum) not in kept:
-                segment.delete_document(docnum)
+        for docnum in sorted(docnum for which, docnum in dropped if which == number):
+            segment.delete_document(docnum)
         if segment.deleted_count() < segment.doc_count_all():
             finished.append(segment)
     return finished
 
 
-def _replaces(article: Article | Story, key: str, other: str, held: dict[str, IndexedFile],
-              on_disk: dict[str, FileState]) -> bool:
+def _replaces(winner: Winner, other: str, held: dict[str, IndexedFile], on_disk: dict[str, FileState]) -> bool:
     """Whether a newly read file should replace the indexed file that has the same link."""
-    mine = (_timestamp(article.date), on_disk[key].mtime_ns, key)
+    mine = (_timestamp(winner.date), on_disk[winner.key].mtime_ns, winner.key)
     theirs = (_timestamp(held[other].date), on_disk[other].mtime_ns, other)
     return mine >= theirs
 
 
-def _count_article(writer: Any, result: ReadResult, held: dict[str, IndexedFile], summary: UpdateSummary) -> None:
+def _count_article(writer: Any, key: str, held: dict[str, IndexedFile], summary: UpdateSummary) -> None:
     """Count a winner as added or updated, deleting the version of its file the index held."""
-    if result.key in held:
-        writer.delete_by_term("path", result.key)
+    if key in held:
+        writer.delete_by_term("path", key)
         summary.updated += 1
     else:
         summary.added += 1

@@ -16,9 +16,11 @@ import hashlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +50,7 @@ WRITER_LIMIT_MB = 192
 def worker_limit_mb(files: int) -> int:
     """A worker's posting buffer for a batch of ``files``, keeping a whole build within ~1 GB.
 
-    Beyond 100,000 files the buffers spill anyway, and the main process needs about 1 KB per
+    Beyond 100,000 files the buffers spill anyway, and the main process needs about 500 bytes per
     file (what it knows of each, to resolve duplicates), so the workers make do with less.
     """
     return WRITER_LIMIT_MB if files <= 100_000 else WRITER_LIMIT_MB // 2
@@ -181,8 +183,8 @@ class SegmentWorkers:
 
     Workers are spawned, not forked: a forked one would inherit the writer lock's descriptor.
     Each talks to the main process over a pipe of its own, so a worker whose main process died
-    (even by SIGKILL) gets EOF at its next message and exits. Results carry no digest: the
-    documents hold it, and the main process keeps a result per file of a big corpus.
+    (even by SIGKILL) gets EOF at its next message and exits. Results carry no digest (the
+    documents hold it) and name their file with the key the main process handed out.
     """
 
     def __init__(self, folder: str, sizes: Sizes, include_drafts: bool, count: int | None = None,
@@ -218,22 +220,24 @@ class SegmentWorkers:
             if process.is_alive():
                 process.kill()
 
-    def results(self, jobs: list[Job], progress: Callable[[int, int], None] | None = None) -> Iterator[ReadResult]:
-        """Hand the jobs out chunk by chunk and yield the results as they come back."""
-        starts = list(range(0, len(jobs), CHUNK_FILES))
-        starts.reverse()  # popped from the end, so handed out in order
+    def results(self, jobs: Iterable[Job], total: int,
+                progress: Callable[[int, int], None] | None = None) -> Iterator[ReadResult]:
+        """Hand the ``total`` jobs out chunk by chunk and yield the results as they come back."""
+        pending = iter(jobs)
         sizes = self.sizes
-
-        def chunk(start: int) -> list[tuple[Any, ...]]:
-            return [(*job, *sizes(job[0])) for job in jobs[start:start + CHUNK_FILES]]
         number_of = {id(connection): number for number, connection in enumerate(self._connections)}
         queued = dict.fromkeys(number_of, 0)
+        # The keys of each worker's chunks in flight: results name their file with these very
+        # strings, not with unpickled copies, as the main process keeps one per file.
+        in_flight: dict[int, deque[list[str]]] = {number: deque() for number in number_of}
         segments: dict[int, Any] = {}
         done = 0
 
         def feed(connection: Connection) -> None:
-            if starts:
-                connection.send(chunk(starts.pop()))
+            chunk = [(*job, *sizes(job[0])) for job in islice(pending, CHUNK_FILES)]
+            if chunk:
+                connection.send(chunk)
+                in_flight[id(connection)].append([job[0] for job in chunk])
                 queued[id(connection)] += 1
             elif queued[id(connection)] == 0:
                 connection.send(None)  # finish the segment
@@ -257,11 +261,12 @@ class SegmentWorkers:
                     segments[number] = payload
                     continue
                 queued[id(connection)] -= 1
+                keys = in_flight[id(connection)].popleft()
                 feed(connection)
-                for key, digest, story, error, unchanged, docnum in payload:
+                for key, (_, digest, story, error, unchanged, docnum) in zip(keys, payload):
                     done += 1
                     if progress:
-                        progress(done, len(jobs))
+                        progress(done, total)
                     yield ReadResult(key, "", Story(*story) if story else None, error, unchanged, number, docnum)
         self.segments = [segments[number] for number in range(len(self._connections))]
 

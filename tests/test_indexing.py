@@ -140,6 +140,15 @@ def test_scan_ignores_hidden_files_and_does_not_follow_folder_links(tmp_path: Pa
     assert [p.path for p in problems] == ["dangling.md"]
 
 
+def test_scan_keeps_each_path_once(tiny_corpus: Path) -> None:
+    (tiny_corpus / "sub").mkdir()
+    (tiny_corpus / "sub" / "deep.md").write_text(article_text())
+    found = scan_corpus(tiny_corpus, [])
+    # A big corpus holds a state per file: its relative path is the key itself, not a copy.
+    assert all(state.path is key for key, state in found.items())
+    assert (tiny_corpus / found["sub/deep.md"].path).is_file()
+
+
 def test_rebuild_publishes_a_new_generation(tmp_path: Path, tiny_corpus: Path) -> None:
     update_index(index_of(tmp_path), tiny_corpus)
     first = current_generation(index_of(tmp_path))

@@ -10,7 +10,7 @@ import search
 from search import indexing, storage
 from search.analysis import spelling_words, text_analyzer
 from search.indexing import update_index
-from search.segments import SpellingLists
+from search.segments import SegmentWorkers, SpellingLists
 from search.whoosh_fixes import open_whoosh
 
 from .conftest import article_text, write_tiny_corpus
@@ -89,3 +89,33 @@ def test_each_spelling_word_is_written_once_per_segment() -> None:
     assert first["spell_title"] == "harbour strike" and first["spell_body"] == "drivers pay strike"
     assert second["spell_title"] == "news" and second["spell_body"] == "ferries"
     assert "spell_body" not in lists.add_to({"title": "", "body": "strike pay"})
+
+
+def test_an_older_duplicate_written_by_a_worker_is_dropped(tmp_path: Path, through_workers: None) -> None:
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    link = "https://news.example.org/a/strike"
+    (corpus / "strike-copy.md").write_text(article_text("Drivers strike (final)", "<p>Final.</p>",
+                                                        date="2026-07-09", link=link))
+    update_index(tmp_path / "ix", corpus)
+    # A worker writes the older copy before the main process sees that the index holds a newer one.
+    (corpus / "strike-old.md").write_text(article_text("Drivers strike (first)", "<p>Zeppelin.</p>",
+                                                       date="2026-07-01", link=link))
+    summary = update_index(tmp_path / "ix", corpus)
+    assert summary.added == 0 and "strike-old.md" in [s.path for s in summary.skipped if not s.repeated]
+    assert "strike-old.md" not in held(tmp_path / "ix")
+    with search.open_index(tmp_path / "ix") as ix:
+        assert ix.search("zeppelin").total == 0
+
+
+def test_worker_results_name_files_with_the_keys_handed_out(tmp_path: Path) -> None:
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    update_index(tmp_path / "ix", corpus)  # a generation to write into
+    folder = str(storage.current_generation(tmp_path / "ix"))
+    keys = sorted(path.name for path in corpus.glob("*.md"))
+    jobs = [("".join(key), str(corpus / key), str(corpus), None) for key in keys]
+    with SegmentWorkers(folder, lambda key: (1, 1), False, count=2) as workers:
+        results = {result.key: result for result in workers.results(iter(jobs), len(jobs))}
+    # The main process keeps a result per file: it must not hold a second copy of each name.
+    assert all(any(result.key is job[0] for result in results.values()) for job in jobs)
+    assert sorted(results) == keys and all(result.article for result in results.values())
+    assert sum(segment.doc_count_all() for segment in workers.segments if segment) == len(keys)

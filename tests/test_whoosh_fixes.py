@@ -160,3 +160,22 @@ def test_lean_document_writing_writes_what_whoosh_writes(tmp_path: Path, tiny_co
     monkeypatch.setattr(whoosh3.W3PostingsWriter, "add_posting", WHOOSH_ORIGINALS["add_posting"])
     assert lean == write(tmp_path / "whoosh")
     assert 80.0 in [weight for _, weight, _ in lean["postings"][("body", b"river")]]  # type: ignore[index]
+
+
+def test_a_term_table_kept_in_arrays_reads_back_every_key() -> None:
+    from io import BytesIO
+
+    from whoosh.filedb.filetables import OrderedHashReader, OrderedHashWriter
+    from whoosh.filedb.structfile import StructFile
+
+    keys = sorted(f"term{number:06d}".encode() for number in range(20_000))
+    raw = BytesIO()
+    writer = OrderedHashWriter(StructFile(raw))
+    for key in keys:
+        writer.add(key, key[::-1])
+    assert all(type(bucket).__name__ == "array" for bucket in writer.buckets)  # 16 bytes a term
+    raw.close = lambda: None  # type: ignore[method-assign]  # read back what was written
+    length = writer.close()
+    reader = OrderedHashReader(StructFile(BytesIO(raw.getvalue())), length)
+    assert all(reader[key] == key[::-1] for key in keys)
+    assert b"term999999" not in reader and reader.closest_key(b"term000100x") == b"term000101"
