@@ -196,6 +196,8 @@ def _flat_scalar(loader: Any, node: Any) -> Any:
     if node.tag in _SCALAR_TAGS:
         return loader.yaml_constructors[node.tag](loader, node)
     return _NOT_FLAT
+
+
 _HANDLER = YAMLHandler()
 _BOUNDARY = _HANDLER.FM_BOUNDARY or re.compile(r"^-{3,}\s*$", re.MULTILINE)
 # libyaml's composer recurses in C: tens of thousands of levels crash the interpreter.
