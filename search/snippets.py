@@ -6,8 +6,10 @@ Parts:
 - ``title_spans``: where the query's terms occur in the title.
 - ``lead_snippet``: the opening of an article, for hits that matched only on metadata.
 
-Whoosh finds and scores the fragments; this module turns them into ``results.Snippet`` records
-with offsets, so each interface decides how to show a match (bold, <mark>, or plain).
+Fragments are cut as Whoosh's ``ContextFragmenter`` cuts them (for prose fields its steps run
+here, only from each match: ``_prose_fragments``) and scored by Whoosh; this module turns them
+into ``results.Snippet`` records with offsets, so each interface decides how to show a match
+(bold, <mark>, or plain).
 """
 from __future__ import annotations
 
