@@ -165,9 +165,16 @@ def title_spans(hit: Any, title: str) -> tuple[Span, ...]:
     words = matched_words(hit, "title")
     if not words or not title:
         return ()
-    analyzer = hit.searcher.schema["title"].analyzer
+    return word_spans(title, words, hit.searcher.schema["title"].analyzer)
+
+
+def word_spans(text: str, words: frozenset[str], analyzer: Any) -> tuple[Span, ...]:
+    """Offsets of the words of ``text`` whose index terms are among ``words``."""
+    if isinstance(analyzer, ProseAnalyzer):  # the tokenizer's pattern, no Token per word
+        return tuple(found.span() for found in analyzer.word_expression.finditer(text)
+                     if analyzer.word_term(found.group()) in words)
     return tuple((token.startchar, token.endchar)
-                 for token in analyzer(title, chars=True, mode="query", removestops=False)
+                 for token in analyzer(text, chars=True, mode="query", removestops=False)
                  if token.text in words)
 
 

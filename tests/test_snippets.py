@@ -13,7 +13,7 @@ from whoosh.highlight import ContextFragmenter, set_matched_filter
 import search
 from search.analysis import text_analyzer
 from search.indexing import update_index
-from search.snippets import CHAR_LIMIT, CONTEXT_CHARS, FRAGMENT_CHARS, _locate, _prose_fragments
+from search.snippets import CHAR_LIMIT, CONTEXT_CHARS, FRAGMENT_CHARS, _locate, _prose_fragments, word_spans
 
 from .conftest import article_text
 
@@ -116,3 +116,12 @@ def test_a_fragment_ending_exactly_on_its_countdown_is_followed_as_whoosh_does(b
     whoosh = [(f.startchar, f.endchar) for f in fragmenter.fragment_tokens(text, tokens) if f.matches]
     assert [(f.startchar, f.endchar) for f in _prose_fragments(text, words, analyzer)] == whoosh
     assert len(whoosh) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS, st.sets(st.sampled_from(_WORDS), min_size=1))
+def test_word_spans_found_with_the_pattern_are_the_chains(text: str, query: set[str]) -> None:
+    analyzer = text_analyzer()
+    chain = CompositeAnalyzer(*analyzer.items)
+    words = frozenset(token.text for word in query for token in chain(word, mode="query", removestops=False))
+    assert word_spans(text, words, analyzer) == word_spans(text, words, chain)
