@@ -19,7 +19,7 @@ index, so queries always go through the same chain.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -156,10 +156,7 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
         folded, checked against the stop words and stemmed once (``_term``), and news repeats
         its words heavily. Terms are in the order of their first occurrence.
         """
-        terms: dict[str, str | None] | None = self.__dict__.get("_terms")
-        if terms is None or len(terms) >= WORD_CACHE_SIZE:
-            terms = {}
-            self._terms = terms
+        terms = self._word_cache()
         positions: dict[str, list[int]] = {}
         pos = -1
         for index, word in enumerate(self.items[0].expression.findall(value)):
@@ -174,6 +171,29 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
             else:
                 positions[term] = [pos]
         return positions
+
+    def words_matching(self, words: Iterable[str], wanted: Container[str]) -> dict[str, str]:
+        """Those of ``words`` (distinct words of ``word_expression``) whose ``word_term`` is in
+        ``wanted``, each with its term: what snippets look for in a hit's text, every word
+        analysed once per process (the cache ``word_positions`` fills), not once per hit."""
+        terms = self._word_cache()
+        found: dict[str, str] = {}
+        for word in words:
+            term = terms.get(word, _UNSEEN)
+            if term is _UNSEEN:
+                term = terms[word] = self._term(word)
+            text = term if term is not None else self._folded(word)
+            if text in wanted:
+                found[word] = text
+        return found
+
+    def _word_cache(self) -> dict[str, str | None]:
+        """Word form -> index term (None for a stop word), started again when full."""
+        terms: dict[str, str | None] | None = self.__dict__.get("_terms")
+        if terms is None or len(terms) >= WORD_CACHE_SIZE:
+            terms = {}
+            self._terms = terms
+        return terms
 
     def _term(self, word: str) -> str | None:
         """The index term of one word as ``_tokens`` makes it, or None for a stop word."""

@@ -45,6 +45,9 @@ Term = tuple[str, bytes]
 
 # The bytes of a positions value before its pickled gaps (``Positions.encode``'s count).
 _COUNT_SIZE = 4
+# What encloses pickled lists in one list: PROTO 2, EMPTY_LIST, MARK ... APPENDS, STOP.
+_LIST_START = b"\x80\x02]("
+_LIST_END = b"e."
 
 # Feedback terms are read only where they can score (block by block) when the query matches
 # fewer than one in SPARSE_SHARE articles of a segment; denser, nearly every block is needed.
@@ -236,11 +239,23 @@ class Evaluator:
         segment's length bytes and K1 + 1; None for a field without lengths (weight alone)."""
         if not segment.reader.schema[fieldname].scorable:
             return None
-        top = self.searcher
-        average = top.avg_field_length(fieldname) or 1
-        b = FIELD_B.get(f"{fieldname}_B", BM25_B)
-        norms = [BM25_K1 * ((1 - b) + b * byte_to_length(lb) / average) for lb in range(256)]
-        return top.idf(fieldname, text), norms, segment.length_bytes(fieldname), BM25_K1 + 1
+        norms = self._length_norms(fieldname, True)
+        return self.searcher.idf(fieldname, text), norms, segment.length_bytes(fieldname), BM25_K1 + 1
+
+    def _length_norms(self, fieldname: str, scaled: bool) -> list[float]:
+        """BM25's length norm of each length byte for the field, ``1 - b + b * length /
+        average``, times K1 when ``scaled`` (as ``scoring.bm25`` has it). Kept with the searcher,
+        whose average lengths never change: a query asked for it once per term and segment."""
+        cache: dict[tuple[str, bool], list[float]] = self.searcher.__dict__.setdefault("_newsearch_norms", {})
+        key = (fieldname, scaled)
+        if key not in cache:
+            average = self.searcher.avg_field_length(fieldname) or 1.0
+            b = FIELD_B.get(f"{fieldname}_B", BM25_B)
+            if scaled:
+                cache[key] = [BM25_K1 * ((1 - b) + b * byte_to_length(lb) / average) for lb in range(256)]
+            else:
+                cache[key] = [1 - b + b * byte_to_length(lb) / average for lb in range(256)]
+        return cache[key]
 
     def _fields_term(self, node: FieldsTerm, segment: Segment, counts: bool) -> _Part:
         """``ranking.FieldsTerm``: field-weighted, length-normalised frequencies summed, then BM25."""
@@ -265,9 +280,7 @@ class Evaluator:
         # ones are added to it (sums in another order than Whoosh's: equal to 1e-9).
         lists.sort(key=lambda entry: -len(entry[2]))
         for position, (field, weight, ids, tfs) in enumerate(lists):
-            b = FIELD_B.get(f"{field}_B", BM25_B)
-            average = top.avg_field_length(field) or 1.0
-            norms = [1 - b + b * byte_to_length(lb) / average for lb in range(256)]
+            norms = self._length_norms(field, False)
             lengths = segment.length_bytes(field)
             values = [weight * tf / norms[lengths[docnum]] for docnum, tf in zip(ids, tfs)]
             if position == 0:
@@ -302,10 +315,11 @@ class Evaluator:
         wanted = sorted(candidates)
         lists = [segment.postings_and_values(node.fieldname, text, True, wanted) for text in texts]
         where = [dict(zip(ids, range(len(ids)))) for ids, _weights, _values in lists]
-        decode = _decode_positions if type(field.format) is Positions else field.format.decode_positions
+        decode = _positions_of if type(field.format) is Positions else partial(map, field.format.decode_positions)
+        # Each word's positions in the candidates, in the candidates' order.
+        positions = [decode([values[at[docnum]] for docnum in wanted]) for (_i, _w, values), at in zip(lists, where)]
         follows = _adjacent if node.slop == 1 else partial(_in_order, slop=node.slop)
-        matched = [docnum for docnum in wanted
-                   if follows([decode(values[at[docnum]]) for (_i, _w, values), at in zip(lists, where)])]
+        matched = [docnum for docnum, *each in zip(wanted, *positions) if follows(each)]
         # Each word scored as a plain term (boost 1), in the matched documents only.
         words = [self._bm25(segment, node.fieldname, text, 1.0, matched, [weights[at[docnum]] for docnum in matched])
                  for text, (_ids, weights, _values), at in zip(texts, lists, where)]
@@ -473,6 +487,24 @@ def _has_positions(schema: Any, fieldname: str) -> bool:
 def _decode_positions(value: bytes) -> list[int]:
     """``Positions.decode_positions`` with the running sum in C: a count, then pickled gaps."""
     return list(accumulate(pickle.loads(value[_COUNT_SIZE:] if value.endswith(b".") else value[_COUNT_SIZE:] + b".")))
+
+
+def _positions_of(values: list[bytes]) -> list[list[int]]:
+    """``_decode_positions`` of many values with one ``pickle.loads``.
+
+    Each value is a count, then a protocol-2 pickle of a list of gaps; unpickling them one by
+    one cost more in starting the unpickler than in reading them. Joined (count and final STOP
+    left out) between the opcodes of an enclosing list, they come back as a list of gap lists.
+    Anything unexpected decodes the values one by one.
+    """
+    body = b"".join([value[_COUNT_SIZE:-1] if value.endswith(b".") else value[_COUNT_SIZE:] for value in values])
+    try:
+        gaps = pickle.loads(_LIST_START + body + _LIST_END)
+    except Exception:  # not the layout above: decode each value on its own
+        gaps = None
+    if type(gaps) is not list or len(gaps) != len(values) or not all(type(each) is list for each in gaps):
+        return [_decode_positions(value) for value in values]
+    return [each if len(each) == 1 else list(accumulate(each)) for each in gaps]
 
 
 def _adjacent(positions: list[list[int]]) -> bool:

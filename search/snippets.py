@@ -76,10 +76,10 @@ def _prose_fragments(text: str, words: frozenset[str], analyzer: ProseAnalyzer) 
     """
     pattern = analyzer.word_expression
     tokens = pattern.findall(text)
-    hits = {word: term for word in set(tokens) if (term := analyzer.word_term(word)) in words}
+    hits = analyzer.words_matching(set(tokens), words)
     if not hits:
         return []
-    spans = [found.span() for found in pattern.finditer(text)]
+    spans = _spans(text, tokens)
     end = len(spans)  # the fragmenter stops at the first word ending past CHAR_LIMIT
     if spans and spans[-1][1] > CHAR_LIMIT:
         end = next(index for index, (_start, stop) in enumerate(spans) if stop > CHAR_LIMIT)
@@ -89,6 +89,23 @@ def _prose_fragments(text: str, words: frozenset[str], analyzer: ProseAnalyzer) 
         if index > done and word in hits:
             done = _fragment_from(text, tokens, spans, hits, index, _front(spans, done, index), end, fragments)
     return fragments
+
+
+def _spans(text: str, tokens: list[str]) -> list[tuple[int, int]]:
+    """The (start, end) offsets of the pattern's matches ``tokens`` in ``text``.
+
+    A word starts with a word character and the text between two matches holds none, so each
+    word's first occurrence after the previous one's end is where the pattern found it (a
+    search in C is cheaper than a match object per word).
+    """
+    spans = []
+    end = 0
+    find = text.find
+    for token in tokens:
+        start = find(token, end)
+        end = start + len(token)
+        spans.append((start, end))
+    return spans
 
 
 def _front(spans: list[tuple[int, int]], done: int, index: int) -> int | None:
@@ -171,8 +188,8 @@ def title_spans(hit: Any, title: str) -> tuple[Span, ...]:
 def word_spans(text: str, words: frozenset[str], analyzer: Any) -> tuple[Span, ...]:
     """Offsets of the words of ``text`` whose index terms are among ``words``."""
     if isinstance(analyzer, ProseAnalyzer):  # the tokenizer's pattern, no Token per word
-        return tuple(found.span() for found in analyzer.word_expression.finditer(text)
-                     if analyzer.word_term(found.group()) in words)
+        found = analyzer.words_matching(set(analyzer.word_expression.findall(text)), words)
+        return tuple(match.span() for match in analyzer.word_expression.finditer(text) if match.group() in found)
     return tuple((token.startchar, token.endchar)
                  for token in analyzer(text, chars=True, mode="query", removestops=False)
                  if token.text in words)

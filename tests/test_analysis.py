@@ -110,3 +110,15 @@ def test_the_word_cache_stays_out_of_the_pickled_schema() -> None:
     restored = pickle.loads(pickle.dumps(analyzer))
     assert "_terms" not in restored.__dict__ and restored == analyzer
     assert restored.word_positions("rivers") == {"river": [0]}
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PROSE_TEXT, st.sets(st.sampled_from(["river", "flood", "the", "été", "3.5", "mayor'"]), max_size=3))
+def test_words_matching_are_the_words_whose_word_term_is_wanted(text: str, wanted: set[str]) -> None:
+    analyzer = text_analyzer()
+    words = set(analyzer.word_expression.findall(text))
+    wanted |= {analyzer.word_term(word) for word in list(words)[:2]}  # some that surely occur
+    expected = {word: analyzer.word_term(word) for word in words if analyzer.word_term(word) in wanted}
+    analyzer.word_positions(text)  # stop words and stems now in the cache
+    assert analyzer.words_matching(words, wanted) == expected
+    assert text_analyzer().words_matching(words, wanted) == expected  # from an empty cache

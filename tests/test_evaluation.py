@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import query as wq
 
 import search
@@ -214,3 +216,27 @@ def test_feedback_terms_of_fields_with_and_without_lengths_score_as_in_whoosh(sa
     assert any(score != Evaluator(searcher).scores(child)[docnum] for docnum, score in scores.items())
     for docnum, score in expected:
         assert scores[docnum] == pytest.approx(score, rel=1e-9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=70_000), min_size=1, max_size=12, unique=True)
+                .map(sorted), max_size=40))
+def test_positions_decoded_together_are_each_values_positions(lists: list[list[int]]) -> None:
+    from whoosh.formats import Positions
+
+    from search.evaluation import _decode_positions, _positions_of
+    values = [Positions().encode(positions) for positions in lists]
+    values[::3] = [value[:-1] for value in values[::3]]  # some stored without the pickle's STOP
+    assert _positions_of(values) == [_decode_positions(value) for value in values] == lists
+
+
+def test_positions_that_do_not_join_are_decoded_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from whoosh.formats import Positions
+
+    from search import evaluation
+    lists = [[3], [1, 4, 9], [70_000]]
+    values = [Positions().encode(positions) for positions in lists]
+    monkeypatch.setattr(evaluation, "_LIST_END", b"")  # the joined pickle no longer parses
+    assert evaluation._positions_of(values) == lists
+    monkeypatch.setattr(evaluation, "_LIST_END", b"e0K\x01.")  # parses, as a number instead of a list
+    assert evaluation._positions_of(values) == lists

@@ -13,7 +13,15 @@ from whoosh.highlight import ContextFragmenter, set_matched_filter
 import search
 from search.analysis import text_analyzer
 from search.indexing import update_index
-from search.snippets import CHAR_LIMIT, CONTEXT_CHARS, FRAGMENT_CHARS, _locate, _prose_fragments, word_spans
+from search.snippets import (
+    CHAR_LIMIT,
+    CONTEXT_CHARS,
+    FRAGMENT_CHARS,
+    _locate,
+    _prose_fragments,
+    _spans,
+    word_spans,
+)
 
 from .conftest import article_text
 
@@ -125,3 +133,10 @@ def test_word_spans_found_with_the_pattern_are_the_chains(text: str, query: set[
     chain = CompositeAnalyzer(*analyzer.items)
     words = frozenset(token.text for word in query for token in chain(word, mode="query", removestops=False))
     assert word_spans(text, words, analyzer) == word_spans(text, words, chain)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab1é_'’.,- \n\t\u00a0ß٣"), max_size=80) | st.text(max_size=80))
+def test_word_offsets_found_by_searching_are_the_patterns(text: str) -> None:
+    pattern = text_analyzer().word_expression
+    assert _spans(text, pattern.findall(text)) == [match.span() for match in pattern.finditer(text)]
