@@ -79,7 +79,13 @@ def _prose_fragments(text: str, words: frozenset[str], analyzer: ProseAnalyzer) 
     hits = analyzer.words_matching(set(tokens), words)
     if not hits:
         return []
-    spans = _spans(text, tokens)
+    last = len(tokens) - 1
+    while tokens[last] not in hits:
+        last -= 1
+    # A fragment closes within FRAGMENT_CHARS letters (a word has one at least) of its first
+    # match, which is at or before the last one, then at most one word more is read (when
+    # its countdown ends at exactly 0): no word further on is ever looked at.
+    spans = _spans(text, tokens[:last + FRAGMENT_CHARS + 3])
     end = len(spans)  # the fragmenter stops at the first word ending past CHAR_LIMIT
     if spans and spans[-1][1] > CHAR_LIMIT:
         end = next(index for index, (_start, stop) in enumerate(spans) if stop > CHAR_LIMIT)

@@ -140,3 +140,21 @@ def test_word_spans_found_with_the_pattern_are_the_chains(text: str, query: set[
 def test_word_offsets_found_by_searching_are_the_patterns(text: str) -> None:
     pattern = text_analyzer().word_expression
     assert _spans(text, pattern.findall(text)) == [match.span() for match in pattern.finditer(text)]
+
+
+_LONG_TEXTS = st.lists(st.tuples(st.sampled_from(_WORDS[:4] + ["filler"] * 12), st.sampled_from([" ", ". "])),
+                       min_size=250, max_size=700).map(lambda pairs: "".join(word + gap for word, gap in pairs))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_LONG_TEXTS, st.sets(st.sampled_from(_WORDS[:4]), min_size=1))
+def test_fragments_of_long_texts_with_few_matches_are_whooshs(text: str, query: set[str]) -> None:
+    """Words past the reach of the last match's fragment are never looked at (see
+    ``_prose_fragments``): the fragments are still every one Whoosh's walk cuts."""
+    analyzer = text_analyzer()
+    chain = CompositeAnalyzer(*analyzer.items)
+    words = frozenset(token.text for word in query for token in chain(word, mode="query", removestops=False))
+    fragmenter = ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=CONTEXT_CHARS)
+    tokens = set_matched_filter(chain(text, chars=True, mode="query", removestops=False), words)
+    whoosh = [(f.startchar, f.endchar, len(f.matches)) for f in fragmenter.fragment_tokens(text, tokens) if f.matches]
+    assert [(f.startchar, f.endchar, len(f.matches)) for f in _prose_fragments(text, words, analyzer)] == whoosh
