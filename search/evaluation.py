@@ -313,9 +313,10 @@ class Evaluator:
         if not candidates:
             return _Part({}, {}, 0)
         wanted = sorted(candidates)
-        lists = [segment.postings_and_values(node.fieldname, text, True, wanted) for text in texts]
+        plain = type(field.format) is Positions  # values read as text, decoded together
+        lists = [segment.postings_and_values(node.fieldname, text, True, wanted, as_text=plain) for text in texts]
         where = [dict(zip(ids, range(len(ids)))) for ids, _weights, _values in lists]
-        decode = _positions_of if type(field.format) is Positions else partial(map, field.format.decode_positions)
+        decode = _positions_of if plain else partial(map, field.format.decode_positions)
         # Each word's positions in the candidates, in the candidates' order.
         positions = [decode([values[at[docnum]] for docnum in wanted]) for (_i, _w, values), at in zip(lists, where)]
         follows = _adjacent if node.slop == 1 else partial(_in_order, slop=node.slop)
@@ -489,21 +490,21 @@ def _decode_positions(value: bytes) -> list[int]:
     return list(accumulate(pickle.loads(value[_COUNT_SIZE:] if value.endswith(b".") else value[_COUNT_SIZE:] + b".")))
 
 
-def _positions_of(values: list[bytes]) -> list[list[int]]:
-    """``_decode_positions`` of many values with one ``pickle.loads``.
+def _positions_of(values: list[str]) -> list[list[int]]:
+    """``_decode_positions`` of many values (as latin-1 text) with one ``pickle.loads``.
 
     Each value is a count, then a protocol-2 pickle of a list of gaps; unpickling them one by
     one cost more in starting the unpickler than in reading them. Joined (count and final STOP
     left out) between the opcodes of an enclosing list, they come back as a list of gap lists.
     Anything unexpected decodes the values one by one.
     """
-    body = b"".join([value[_COUNT_SIZE:-1] if value.endswith(b".") else value[_COUNT_SIZE:] for value in values])
+    body = "".join([value[_COUNT_SIZE:-1] if value.endswith(".") else value[_COUNT_SIZE:] for value in values])
     try:
-        gaps = pickle.loads(_LIST_START + body + _LIST_END)
+        gaps = pickle.loads(_LIST_START + body.encode("latin-1") + _LIST_END)
     except Exception:  # not the layout above: decode each value on its own
         gaps = None
     if type(gaps) is not list or len(gaps) != len(values) or not all(type(each) is list for each in gaps):
-        return [_decode_positions(value) for value in values]
+        return [_decode_positions(value.encode("latin-1")) for value in values]
     return [each if len(each) == 1 else list(accumulate(each)) for each in gaps]
 
 

@@ -136,6 +136,8 @@ def test_posting_blocks_read_whole_equal_whooshs_matcher(sample_index: search.In
         ids, weights, values = _read_blocks(raw, True) or ((), (), ())
         assert (list(ids), list(weights), list(values)) == (list(whoosh[0]), list(whoosh[1]), list(whoosh[2]))
         assert (_read_blocks(raw, False) or ())[:2] == (ids, weights)  # values cut off, same numbers
+        as_text = _read_blocks(raw, True, None, True) or ((), (), ())
+        assert as_text == (ids, weights, [value.decode("latin-1") for value in values])
         assert _read_blocks(raw[:-3], False) is None  # cut short: read Whoosh's way instead
         lists += 1
     assert lists >= 2
@@ -227,7 +229,8 @@ def test_positions_decoded_together_are_each_values_positions(lists: list[list[i
     from search.evaluation import _decode_positions, _positions_of
     values = [Positions().encode(positions) for positions in lists]
     values[::3] = [value[:-1] for value in values[::3]]  # some stored without the pickle's STOP
-    assert _positions_of(values) == [_decode_positions(value) for value in values] == lists
+    texts = [value.decode("latin-1") for value in values]  # as postings_and_values(as_text=True)
+    assert _positions_of(texts) == [_decode_positions(value) for value in values] == lists
 
 
 def test_positions_that_do_not_join_are_decoded_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,8 +238,23 @@ def test_positions_that_do_not_join_are_decoded_one_by_one(monkeypatch: pytest.M
 
     from search import evaluation
     lists = [[3], [1, 4, 9], [70_000]]
-    values = [Positions().encode(positions) for positions in lists]
+    values = [Positions().encode(positions).decode("latin-1") for positions in lists]
     monkeypatch.setattr(evaluation, "_LIST_END", b"")  # the joined pickle no longer parses
     assert evaluation._positions_of(values) == lists
     monkeypatch.setattr(evaluation, "_LIST_END", b"e0K\x01.")  # parses, as a number instead of a list
     assert evaluation._positions_of(values) == lists
+
+
+def test_values_as_text_are_the_values_bytes_as_latin1(sample_index: search.Index) -> None:
+    """Inlined and block lists give each value's bytes decoded as latin-1 when asked for text."""
+    from search.postings import Segment
+    searcher = sample_index._searcher()
+    checked = 0
+    for sub, offset in searcher.leaf_searchers():
+        segment = Segment(sub, offset)
+        for text in (b"said", b"fire", b"harbour", b"brennan", b"zzzz"):
+            ids, weights, values = map(list, segment.postings_and_values("body", text))
+            assert list(map(list, segment.postings_and_values("body", text, as_text=True))) == [
+                ids, weights, [value.decode("latin-1") for value in values]]
+            checked += len(ids)
+    assert checked > 20
