@@ -510,6 +510,11 @@ def _positions_of(values: list[str]) -> list[list[int]]:
 
 def _adjacent(positions: list[list[int]]) -> bool:
     """``_in_order`` for slop 1 (an exact phrase): each word right after the one before it."""
+    if len(positions) == 2:  # most phrases are two words, and most words occur once in an article
+        first, second = positions
+        if len(first) == 1 and len(second) == 1:
+            return first[0] + 1 == second[0]
+        return not set(first).isdisjoint([position - 1 for position in second])
     starts = set(positions[0])
     for offset, following in enumerate(positions[1:], 1):
         starts.intersection_update([position - offset for position in following])

@@ -258,3 +258,11 @@ def test_values_as_text_are_the_values_bytes_as_latin1(sample_index: search.Inde
                 ids, weights, [value.decode("latin-1") for value in values]]
             checked += len(ids)
     assert checked > 20
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=4, unique=True).map(sorted),
+                min_size=2, max_size=4))
+def test_exact_phrases_follow_the_ordered_span_rule_with_slop_one(positions: list[list[int]]) -> None:
+    from search.evaluation import _adjacent, _in_order
+    assert _adjacent(positions) == _in_order(positions, slop=1)
