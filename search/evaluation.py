@@ -27,7 +27,7 @@ import pickle
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from functools import partial
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import Any
 
 from whoosh import query as wq
@@ -315,15 +315,17 @@ class Evaluator:
         wanted = sorted(candidates)
         plain = type(field.format) is Positions  # values read as text, decoded together
         lists = [segment.postings_and_values(node.fieldname, text, True, wanted, as_text=plain) for text in texts]
-        where = [dict(zip(ids, range(len(ids)))) for ids, _weights, _values in lists]
+        # Each word's weights and values in the candidates, in their order (every list holds
+        # them all, and other documents of the blocks read), picked in C.
+        picked = [(list(compress(weights, mask)), list(compress(values, mask)))
+                  for ids, weights, values in lists for mask in [list(map(candidates.__contains__, ids))]]
         decode = _positions_of if plain else partial(map, field.format.decode_positions)
-        # Each word's positions in the candidates, in the candidates' order.
-        positions = [decode([values[at[docnum]] for docnum in wanted]) for (_i, _w, values), at in zip(lists, where)]
         follows = _adjacent if node.slop == 1 else partial(_in_order, slop=node.slop)
-        matched = [docnum for docnum, *each in zip(wanted, *positions) if follows(each)]
+        found_in = [follows(each) for each in zip(*(decode(values) for _weights, values in picked))]
+        matched = list(compress(wanted, found_in))
         # Each word scored as a plain term (boost 1), in the matched documents only.
-        words = [self._bm25(segment, node.fieldname, text, 1.0, matched, [weights[at[docnum]] for docnum in matched])
-                 for text, (_ids, weights, _values), at in zip(texts, lists, where)]
+        words = [self._bm25(segment, node.fieldname, text, 1.0, matched, list(compress(weights, found_in)))
+                 for text, (weights, _values) in zip(texts, picked)]
         scores = {docnum: sum(word[docnum] for word in words) * node.boost for docnum in matched}
         terms: dict[Term, Sequence[int]] = {(node.fieldname, text): matched for text in texts}
         return _Part(scores, dict.fromkeys(matched, len(texts)), len(texts), terms)
