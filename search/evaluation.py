@@ -510,7 +510,7 @@ def _positions_of(values: list[str]) -> list[list[int]]:
     return [each if len(each) == 1 else list(accumulate(each)) for each in gaps]
 
 
-def _adjacent(positions: list[list[int]]) -> bool:
+def _adjacent(positions: Sequence[list[int]]) -> bool:
     """``_in_order`` for slop 1 (an exact phrase): each word right after the one before it."""
     if len(positions) == 2:  # most phrases are two words, and most words occur once in an article
         first, second = positions
@@ -525,7 +525,7 @@ def _adjacent(positions: list[list[int]]) -> bool:
     return True
 
 
-def _in_order(positions: list[list[int]], slop: int) -> bool:
+def _in_order(positions: Sequence[list[int]], slop: int) -> bool:
     """Whoosh's ``SpanNear2`` (ordered, mindist 1) on position lists: whether each word follows
     the span of the words before it by 1 to ``slop`` positions."""
     spans = [(position, position) for position in positions[0]]
