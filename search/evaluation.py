@@ -204,6 +204,8 @@ class Evaluator:
             return self._difference(node, index)
         if isinstance(node, wq.NumericRange) and not counts:
             return self._range(node, index)
+        if type(node) is wq.Prefix and node.text and node.fieldname in segment.reader.schema:
+            return self._prefix(node, index, counts)
         if node is wq.NullQuery:
             return _Part({}, {} if counts else None, 0)
         return self._whoosh(node, index, counts)
@@ -329,6 +331,20 @@ class Evaluator:
         scores = {docnum: sum(word[docnum] for word in words) * node.boost for docnum in matched}
         terms: dict[Term, Sequence[int]] = {(node.fieldname, text): matched for text in texts}
         return _Part(scores, dict.fromkeys(matched, len(texts)), len(texts), terms)
+
+    def _prefix(self, node: wq.Prefix, index: int, counts: bool) -> _Part:
+        """Whoosh's ``MultiTerm.matcher`` for ``word*``: the words of the segment it expands to,
+        ORed as plain terms with the prefix's boost; a single word alone and unboosted (as
+        Whoosh has it). Scored here, a posting list at a time, instead of through a matcher
+        tree that looked up a field length per posting."""
+        words = [wq.Term(node.fieldname, word) for word in node._btexts(self.segments[index].reader) if word]
+        if len(words) <= 1:
+            return self._part(words[0], index, counts) if words else _Part({}, {} if counts else None, 0)
+        union = wq.Or(words, boost=node.boost)
+        part = self._part(union, index, counts)
+        for word in words:  # what highlighting asks about: which words each article has
+            part.terms.update(self._part(word, index, counts).terms)
+        return part
 
     def _union(self, node: wq.Or, index: int, counts: bool) -> _Part:
         coordinate = bool(node.scale)
