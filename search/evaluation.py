@@ -25,6 +25,7 @@ from __future__ import annotations
 import heapq
 import pickle
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Sequence
 from functools import partial
 from itertools import accumulate, compress
@@ -264,7 +265,7 @@ class Evaluator:
         top = self.searcher
         reader = segment.reader
         x: Scores = {}
-        matched: dict[int, int] = {}
+        matched: Counter[int] = Counter()
         terms: dict[Term, Sequence[int]] = {}
         boost = 0.0
         frequency = 0
@@ -292,8 +293,7 @@ class Evaluator:
                 for docnum, value in zip(ids, values):
                     x[docnum] = get(docnum, 0.0) + value
             if counts:
-                for docnum in ids:
-                    matched[docnum] = matched.get(docnum, 0) + 1
+                matched.update(ids)  # a Counter: one more field holding the term, counted in C
         idf = bm25_idf(top.doc_count_all(), frequency) * boost * node.qtf
         scores = {docnum: idf * value * (BM25_K1 + 1) / (value + BM25_K1) for docnum, value in x.items()}
         return _Part(scores, matched if counts else None, len(terms), terms)
