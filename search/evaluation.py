@@ -105,6 +105,27 @@ class _Part:
         self.terms = terms or {}  # term -> sorted segment document numbers holding it
 
 
+class _Domain:
+    """The documents of one segment a sub-query is evaluated within: those of a date range it is
+    ANDed with (``Evaluator._intersection``), so its posting lists are read only where they can
+    matter and scored only there. Ascending for skipping blocks, a set for keeping postings."""
+
+    __slots__ = ("ordered", "members")
+
+    def __init__(self, docs: Sequence[int]) -> None:
+        self.members = frozenset(docs)
+        self.ordered = sorted(self.members)
+
+    def keep(self, ids: Sequence[int], *columns: Sequence[Any]) -> tuple[list[Any], ...]:
+        """``ids`` and the matching entries of each column, for the documents in the domain."""
+        inside = list(map(self.members.__contains__, ids))
+        return tuple(list(compress(column, inside)) for column in (ids, *columns))
+
+
+def _within(domain: _Domain | None) -> Sequence[int] | None:
+    return domain.ordered if domain is not None else None
+
+
 class Evaluator:
     """Scores queries on one searcher; remembers sub-query results for the next ``scores``."""
 
@@ -112,9 +133,11 @@ class Evaluator:
         self.searcher = searcher
         self.context = searcher.context(needs_current=True)
         self.segments = [Segment(sub, offset) for sub, offset in searcher.leaf_searchers()]
-        # Sub-query results by (id of the query object, segment, with counts); each entry keeps
-        # its query alive, so an id is never reused by another query while the entry exists.
-        self._memo: dict[tuple[int, int, bool], tuple[wq.Query, _Part]] = {}
+        # Sub-query results by (id of the query object, segment, with counts, id of the domain);
+        # each entry keeps its query and domain alive, so an id is never reused while it exists.
+        self._memo: dict[tuple[int, int, bool, int], tuple[wq.Query, _Domain | None, _Part]] = {}
+        self._latest: dict[tuple[int, int], _Part] = {}  # each query object's last result per segment
+        self._domains: dict[tuple[int, int, int], tuple[wq.Query, _Domain | None, _Domain]] = {}
         self._matchers: dict[tuple[int, int], Any] = {}  # Whoosh matchers for matched terms
 
     def top(self, query: wq.Query, count: int) -> tuple[int, list[tuple[int, float]]]:
@@ -151,10 +174,9 @@ class Evaluator:
 
     def _matched_in(self, query: wq.Query, index: int, local: int, found: set[Term]) -> None:
         for node in _leaves(query):
-            entry = self._memo.get((id(node), index, False)) or self._memo.get((id(node), index, True))
-            if entry is None:
+            part = self._latest.get((id(node), index))
+            if part is None:
                 continue
-            part = entry[1]
             if isinstance(node, (wq.Term, FieldsTerm)) or part.terms:
                 for term, ids in part.terms.items():
                     position = bisect_left(ids, local)
@@ -177,41 +199,43 @@ class Evaluator:
 
     # Sub-queries ------------------------------------------------------------------------
 
-    def _part(self, node: wq.Query, index: int, counts: bool) -> _Part:
-        key = (id(node), index, counts)
+    def _part(self, node: wq.Query, index: int, counts: bool, domain: _Domain | None = None) -> _Part:
+        """The sub-query's result in one segment (within ``domain`` when given), computed once."""
+        key = (id(node), index, counts, id(domain))
         if key not in self._memo:
-            self._memo[key] = (node, self._evaluate(node, index, counts))
-        return self._memo[key][1]
+            self._memo[key] = (node, domain, self._evaluate(node, index, counts, domain))
+            self._latest[(id(node), index)] = self._memo[key][2]
+        return self._memo[key][2]
 
-    def _evaluate(self, node: wq.Query, index: int, counts: bool) -> _Part:
+    def _evaluate(self, node: wq.Query, index: int, counts: bool, domain: _Domain | None) -> _Part:
         segment = self.segments[index]
         if type(node) is wq.Term:
-            return self._term(node, segment, counts)
+            return self._term(node, segment, counts, domain)
         if isinstance(node, FieldsTerm):
-            return self._fields_term(node, segment, counts)
+            return self._fields_term(node, segment, counts, domain)
         if type(node) is wq.Phrase and _has_positions(segment.reader.schema, node.fieldname):
-            return self._phrase(node, segment)
+            return self._phrase(node, segment, domain)
         if isinstance(node, FeedbackBoost) and not counts:
-            return self._feedback(node, index)
+            return self._feedback(node, index, domain)
         if isinstance(node, RecencyBoost) and not counts:
-            return self._recency(node, index)
+            return self._recency(node, index, domain)
         if type(node) in (wq.Or, wq.And) and node.subqueries and not (counts and type(node) is wq.And):
             if len(node.subqueries) == 1:
-                return self._part(node.subqueries[0], index, counts)
+                return self._part(node.subqueries[0], index, counts, domain)
             if type(node) is wq.Or:
-                return self._union(node, index, counts)
-            return self._intersection(node, index)
+                return self._union(node, index, counts, domain)
+            return self._intersection(node, index, domain)
         if type(node) is wq.AndNot and node.boost == 1.0 and not counts:
-            return self._difference(node, index)
+            return self._difference(node, index, domain)
         if isinstance(node, wq.NumericRange) and not counts:
-            return self._range(node, index)
+            return self._range(node, index, domain)
         if type(node) is wq.Prefix and node.text and node.fieldname in segment.reader.schema:
-            return self._prefix(node, index, counts)
+            return self._prefix(node, index, counts, domain)
         if node is wq.NullQuery:
             return _Part({}, {} if counts else None, 0)
-        return self._whoosh(node, index, counts)
+        return _restricted(self._whoosh(node, index, counts), domain)
 
-    def _term(self, node: wq.Term, segment: Segment, counts: bool) -> _Part:
+    def _term(self, node: wq.Term, segment: Segment, counts: bool, domain: _Domain | None = None) -> _Part:
         if node.fieldname not in segment.reader.schema:
             return _Part({}, {} if counts else None, 0)
         field = segment.reader.schema[node.fieldname]
@@ -221,7 +245,9 @@ class Evaluator:
             return _Part({}, {} if counts else None, 0)
         if (node.fieldname, text) not in segment.reader:
             return _Part({}, {} if counts else None, 0)
-        ids, weights = segment.postings(node.fieldname, text)
+        ids, weights = segment.postings(node.fieldname, text, _within(domain))
+        if domain is not None:
+            ids, weights = domain.keep(ids, weights)
         scores = self._bm25(segment, node.fieldname, text, node.boost, ids, weights)
         return _Part(scores, dict.fromkeys(ids, 1) if counts else None, 1, {(node.fieldname, text): ids})
 
@@ -260,7 +286,7 @@ class Evaluator:
                 cache[key] = [1 - b + b * byte_to_length(lb) / average for lb in range(256)]
         return cache[key]
 
-    def _fields_term(self, node: FieldsTerm, segment: Segment, counts: bool) -> _Part:
+    def _fields_term(self, node: FieldsTerm, segment: Segment, counts: bool, domain: _Domain | None = None) -> _Part:
         """``ranking.FieldsTerm``: field-weighted, length-normalised frequencies summed, then BM25."""
         top = self.searcher
         reader = segment.reader
@@ -276,7 +302,9 @@ class Evaluator:
             text = reader.schema[term.fieldname].to_bytes(term.text)
             frequency = max(frequency, top.doc_frequency(term.fieldname, text))
             if (term.fieldname, text) in reader:
-                ids, tfs = segment.postings(term.fieldname, text)
+                ids, tfs = segment.postings(term.fieldname, text, _within(domain))
+                if domain is not None:
+                    ids, tfs = domain.keep(ids, tfs)
                 terms[(term.fieldname, text)] = ids
                 lists.append((term.fieldname, weight, ids, tfs))
         # The longest list (usually the body's) fills the dict in one C-level step; the shorter
@@ -298,7 +326,7 @@ class Evaluator:
         scores = {docnum: idf * value * (BM25_K1 + 1) / (value + BM25_K1) for docnum, value in x.items()}
         return _Part(scores, matched if counts else None, len(terms), terms)
 
-    def _phrase(self, node: wq.Phrase, segment: Segment) -> _Part:
+    def _phrase(self, node: wq.Phrase, segment: Segment, domain: _Domain | None = None) -> _Part:
         """Whoosh's ``Phrase``: the words within ``slop`` positions of each other, in order,
         scored as the sum of the words' BM25F scores (``SpanNear2``), times the boost."""
         field = segment.reader.schema[node.fieldname]
@@ -314,6 +342,10 @@ class Evaluator:
         candidates = set(found[0]).intersection(*found[1:])
         if not candidates:
             return _Part({}, {}, 0)
+        if domain is not None:  # the count of terms for coordination stays the segment's
+            candidates &= domain.members
+            if not candidates:
+                return _Part({}, {}, len(texts))
         wanted = sorted(candidates)
         plain = type(field.format) is Positions  # values read as text, decoded together
         lists = [segment.postings_and_values(node.fieldname, text, True, wanted, as_text=plain) for text in texts]
@@ -332,23 +364,23 @@ class Evaluator:
         terms: dict[Term, Sequence[int]] = {(node.fieldname, text): matched for text in texts}
         return _Part(scores, dict.fromkeys(matched, len(texts)), len(texts), terms)
 
-    def _prefix(self, node: wq.Prefix, index: int, counts: bool) -> _Part:
+    def _prefix(self, node: wq.Prefix, index: int, counts: bool, domain: _Domain | None = None) -> _Part:
         """Whoosh's ``MultiTerm.matcher`` for ``word*``: the words of the segment it expands to,
         ORed as plain terms with the prefix's boost; a single word alone and unboosted (as
         Whoosh has it). Scored here, a posting list at a time, instead of through a matcher
         tree that looked up a field length per posting."""
         words = [wq.Term(node.fieldname, word) for word in node._btexts(self.segments[index].reader) if word]
         if len(words) <= 1:
-            return self._part(words[0], index, counts) if words else _Part({}, {} if counts else None, 0)
+            return self._part(words[0], index, counts, domain) if words else _Part({}, {} if counts else None, 0)
         union = wq.Or(words, boost=node.boost)
-        part = self._part(union, index, counts)
+        part = self._part(union, index, counts, domain)
         for word in words:  # what highlighting asks about: which words each article has
-            part.terms.update(self._part(word, index, counts).terms)
+            part.terms.update(self._part(word, index, counts, domain).terms)
         return part
 
-    def _union(self, node: wq.Or, index: int, counts: bool) -> _Part:
+    def _union(self, node: wq.Or, index: int, counts: bool, domain: _Domain | None = None) -> _Part:
         coordinate = bool(node.scale)
-        parts = [self._part(sub, index, counts or coordinate) for sub in node.subqueries]
+        parts = [self._part(sub, index, counts or coordinate, domain) for sub in node.subqueries]
         # The largest part is copied whole (C speed); the others are added to it.
         ordered = sorted(parts, key=lambda part: -len(part.scores))
         scores: Scores = dict(ordered[0].scores)
@@ -369,31 +401,48 @@ class Evaluator:
             scores = _coordinate(scores, matched, termcount, node.scale)
         return _Part(scores, matched, termcount)
 
-    def _intersection(self, node: wq.And, index: int) -> _Part:
-        parts = sorted((self._part(sub, index, False) for sub in node.subqueries), key=lambda p: len(p.scores))
+    def _intersection(self, node: wq.And, index: int, domain: _Domain | None = None) -> _Part:
+        # A date range found from the segment's dates (cheap) narrows what the others read.
+        for sub in node.subqueries:
+            if isinstance(sub, wq.NumericRange):
+                domain = self._narrowed(sub, index, domain)
+        parts = sorted((self._part(sub, index, False, domain) for sub in node.subqueries), key=lambda p: len(p.scores))
         common = set(parts[0].scores)
         for part in parts[1:]:
             common.intersection_update(part.scores)
         scores = {docnum: sum(part.scores[docnum] for part in parts) * node.boost for docnum in common}
         return _Part(scores, None, 0)
 
-    def _difference(self, node: wq.AndNot, index: int) -> _Part:
-        positive = self._part(node.a, index, False)
-        negative = self._part(node.b, index, False)
+    def _difference(self, node: wq.AndNot, index: int, domain: _Domain | None = None) -> _Part:
+        positive = self._part(node.a, index, False, domain)
+        negative = self._part(node.b, index, False, domain)
         scores = {docnum: score for docnum, score in positive.scores.items() if docnum not in negative.scores}
         return _Part(scores, None, 0)
 
-    def _range(self, node: wq.NumericRange, index: int) -> _Part:
+    def _range(self, node: wq.NumericRange, index: int, domain: _Domain | None = None) -> _Part:
         """A date or number range: Whoosh compiles it to terms of several precisions, and (as
         ``constantscore`` is set) every match scores the same."""
         segment = self.segments[index]
         docs = _dated(segment, node)
         if docs is not None:
-            return _Part(dict.fromkeys(docs, node.boost), None, 0)
+            return _restricted(_Part(dict.fromkeys(docs, node.boost), None, 0), domain)
         compiled = node._compile_query(segment.reader)
         if isinstance(compiled, wq.ConstantScoreQuery):
-            return _Part(dict.fromkeys(self._docs(compiled.child, segment), compiled.score), None, 0)
-        return self._part(compiled, index, False)
+            return _restricted(_Part(dict.fromkeys(self._docs(compiled.child, segment), compiled.score), None, 0), domain)
+        return self._part(compiled, index, False, domain)
+
+    def _narrowed(self, node: wq.NumericRange, index: int, domain: _Domain | None) -> _Domain | None:
+        """``domain`` narrowed to the documents of a date range answered from the segment's
+        dates (None: not such a range, ``domain`` unchanged). One domain object per range and
+        outer domain, so the sub-queries evaluated within it share their results."""
+        key = (id(node), index, id(domain))
+        if key not in self._domains:
+            docs = _dated(self.segments[index], node)
+            if docs is None:
+                return domain
+            narrowed = _Domain(docs if domain is None else [docnum for docnum in docs if docnum in domain.members])
+            self._domains[key] = (node, domain, narrowed)
+        return self._domains[key][2]
 
     def _docs(self, node: wq.Query, segment: Segment) -> set[int]:
         """The documents an unscored query matches: posting lists unioned as sets."""
@@ -411,10 +460,10 @@ class Evaluator:
             return docs
         return set(node.matcher(segment.searcher, self.searcher.boolean_context()).all_ids())
 
-    def _feedback(self, node: FeedbackBoost, index: int) -> _Part:
+    def _feedback(self, node: FeedbackBoost, index: int, domain: _Domain | None = None) -> _Part:
         """``ranking.FeedbackBoost``: the child's scores plus each feedback term's score, the
         terms' postings scored only in the child's matches (most of a common term's are not)."""
-        base = self._part(node.child, index, False).scores
+        base = self._part(node.child, index, False, domain).scores
         segment = self.segments[index]
         # Few matches: decode only the blocks of the terms' lists that can hold them.
         within = sorted(base) if len(base) * SPARSE_SHARE < segment.reader.doc_count_all() else None
@@ -442,9 +491,9 @@ class Evaluator:
             boosted[docnum] = base[docnum] + extra
         return _Part(boosted, None, 0)
 
-    def _recency(self, node: RecencyBoost, index: int) -> _Part:
+    def _recency(self, node: RecencyBoost, index: int, domain: _Domain | None = None) -> _Part:
         """``recency.RecencyBoost``: the child's scores, each times its article's ``recency_factor``."""
-        base = self._part(node.child, index, False).scores
+        base = self._part(node.child, index, False, domain).scores
         dates = date_column(self.segments[index].reader)
         if dates is None:
             return _Part(dict(base), None, 0)
@@ -465,6 +514,16 @@ class Evaluator:
                 matched[docnum] = sum(1 for _term in matcher.matching_terms(docnum))
             matcher.next()
         return _Part(scores, matched if counts else None, termcount)
+
+
+def _restricted(part: _Part, domain: _Domain | None) -> _Part:
+    """A part computed for the whole segment, cut to the domain's documents."""
+    if domain is None:
+        return part
+    members = domain.members
+    counts = None if part.counts is None else {docnum: n for docnum, n in part.counts.items() if docnum in members}
+    return _Part({docnum: score for docnum, score in part.scores.items() if docnum in members}, counts,
+                 part.termcount, part.terms)
 
 
 def _coordinate(scores: Scores, matched: dict[int, int], termcount: int, scale: float) -> Scores:
