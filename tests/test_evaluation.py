@@ -29,6 +29,11 @@ QUERIES = [
     "title:fire", "tag:strike", "category:politics", "fire date:2026", "strike date:[2026-01-01 to 2026-12-31]",
     "date:2026", "fire AND residents", "strike NOT harbour", "fire -evacuation", "(fire OR flood) AND valley",
     "evacu*", "hackres~", "fire^3 strike", "+fire strike", "harb* fire", "zzq*",
+    # A date range narrows the rest of an AND (a phrase counts for coordination even where the
+    # range holds none of its matches).
+    '"harbour line" fire date:2026-07', '"harbour line" fire date:2026-08', '"harbour line" fire date:2026-09',
+    '"harbour line" fire date:2026-10', "fire OR flood date:[2026-09-01 to 2026-09-30]", "evac* strike date:2026-10",
+    "strike -harbour date:[2026-07-01 to 2026-09-15]", "fire date:>=2026-08-01 date:<=2026-09-30",
 ]
 
 
@@ -291,3 +296,33 @@ def test_prefixes_score_as_whooshs_matcher_does(sample_index: search.Index, text
             assert not counts or mine.termcount == whoosh.termcount  # only counted when asked for
             several += mine.termcount > 1
     assert several or text == "evacu*"
+
+
+def test_a_query_narrowed_to_a_date_range_scores_as_whoosh(tmp_path: Path) -> None:
+    """Within a date range, a phrase with matches only outside it still counts its words for
+    coordination, as Whoosh counts them; the narrowing is used, and the scores are Whoosh's."""
+    from search.indexing import update_index
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    articles = {"a": ("Harbour line fire", "<p>The harbour line closed after a fire.</p>", "2026-01-10"),
+                "b": ("Fire at the harbour", "<p>A fire near the harbour.</p>", "2026-02-10"),
+                "c": ("Fire drill", "<p>A fire drill.</p>", "2026-02-12"),
+                "d": ("Harbour line reopens", "<p>The harbour line reopens.</p>", "2026-03-01")}
+    for name, (title, body, date) in articles.items():
+        (corpus / f"{name}.md").write_text(article_text(title, body, date=date))
+    update_index(tmp_path / "ix", corpus)
+    searcher = search.open_index(tmp_path / "ix")._searcher()
+    february = wq.DateRange("date", datetime(2026, 2, 1), datetime(2026, 3, 1), endexcl=True)
+    coordinated = wq.And([wq.Or([wq.Phrase("body", ["harbour", "line"]), wq.Term("body", "fire"),
+                                 wq.Term("title", "fire")], scale=0.9), february])
+    for text in ('"harbour line" fire date:2026-02', '"harbour line" fire -drill date:2026-02',
+                 'harb* fire date:2026-02', '"harbour line" date:2026-03', coordinated):
+        query = coordinated if text is coordinated else expand_fuzzy(parse_query(str(text), searcher.schema), searcher)
+        expected = whoosh_unpruned(searcher, query)
+        evaluator = Evaluator(searcher)
+        scores = evaluator.scores(query)
+        assert evaluator._domains, text  # the rest of the query was read within the range
+        assert sorted(scores) == sorted(docnum for docnum, _score in expected), text
+        for docnum, score in expected:
+            assert scores[docnum] == pytest.approx(score, rel=1e-9), text
