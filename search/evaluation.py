@@ -8,11 +8,14 @@ weights as stored) and scored in one loop into a dict; OR, AND and exclusions be
 operations (posting lists come from ``postings``). The formulas are Whoosh's and ``ranking``'s:
 BM25F per field (``bm25``) or over combined fields (``FieldsTerm``), boosts, the coordination
 bonus of a scaled OR (``CoordMatcher``'s), phrases (``SpanNear2``: the words' scores where
-they follow each other), date ranges scored as constants, ``FeedbackBoost`` bonuses and
-``RecencyBoost`` factors. A part of a query this module does not know (prefixes, ``Every``,
-spans) is scored by Whoosh's own matcher. Every match is scored, so nothing is skipped: Whoosh's collector, once it had its top
-N, dropped posting lists whose own scores could not reach the N-th even where feedback or
-coordination changed the scores, which lost matches from the total and from the ranking.
+they follow each other, checked in ``phrases``), prefixes (``MultiTerm``: the words they expand
+to), date ranges scored as constants, ``FeedbackBoost`` bonuses and ``RecencyBoost`` factors. A
+part of a query this module does not know (``Every``, spans, wildcards) is scored by Whoosh's
+own matcher. Every match is scored, so nothing is skipped: Whoosh's collector, once it had its
+top N, dropped posting lists whose own scores could not reach the N-th even where feedback or
+coordination changed the scores, which lost matches from the total and from the ranking. An
+AND with a date range evaluates the rest of it only within the range's articles (``_Domain``):
+scores, feedback and phrase positions only there, posting blocks holding none of them undecoded.
 
 Parts:
 - ``Evaluator``: ``scores(query)`` gives every match with its score (the total count is its
@@ -23,12 +26,11 @@ Parts:
 from __future__ import annotations
 
 import heapq
-import pickle
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from functools import partial
-from itertools import accumulate, compress
+from itertools import compress
 from typing import Any
 
 from whoosh import query as wq
@@ -36,6 +38,7 @@ from whoosh.fields import DATETIME
 from whoosh.formats import Positions
 from whoosh.util.numeric import byte_to_length
 
+from .phrases import adjacent, has_positions, in_order, positions_of
 from .postings import Segment
 from .ranking import BM25_B, BM25_K1, FIELD_B, FeedbackBoost, FieldsTerm, bm25_idf
 from .recency import RecencyBoost, date_column, recency_factor
@@ -43,12 +46,6 @@ from .schema import FIELD_WEIGHTS
 
 Scores = dict[int, float]
 Term = tuple[str, bytes]
-
-# The bytes of a positions value before its pickled gaps (``Positions.encode``'s count).
-_COUNT_SIZE = 4
-# What encloses pickled lists in one list: PROTO 2, EMPTY_LIST, MARK ... APPENDS, STOP.
-_LIST_START = b"\x80\x02]("
-_LIST_END = b"e."
 
 # Feedback terms are read only where they can score (block by block) when the query matches
 # fewer than one in SPARSE_SHARE articles of a segment; denser, nearly every block is needed.
@@ -213,7 +210,7 @@ class Evaluator:
             return self._term(node, segment, counts, domain)
         if isinstance(node, FieldsTerm):
             return self._fields_term(node, segment, counts, domain)
-        if type(node) is wq.Phrase and _has_positions(segment.reader.schema, node.fieldname):
+        if type(node) is wq.Phrase and has_positions(segment.reader.schema, node.fieldname):
             return self._phrase(node, segment, domain)
         if isinstance(node, FeedbackBoost) and not counts:
             return self._feedback(node, index, domain)
@@ -353,8 +350,8 @@ class Evaluator:
         # them all, and other documents of the blocks read), picked in C.
         picked = [(list(compress(weights, mask)), list(compress(values, mask)))
                   for ids, weights, values in lists for mask in [list(map(candidates.__contains__, ids))]]
-        decode = _positions_of if plain else partial(map, field.format.decode_positions)
-        follows = _adjacent if node.slop == 1 else partial(_in_order, slop=node.slop)
+        decode = positions_of if plain else partial(map, field.format.decode_positions)
+        follows = adjacent if node.slop == 1 else partial(in_order, slop=node.slop)
         found_in = [follows(each) for each in zip(*(decode(values) for _weights, values in picked))]
         matched = list(compress(wanted, found_in))
         # Each word scored as a plain term (boost 1), in the matched documents only.
@@ -554,71 +551,3 @@ def _leaves(node: wq.Query) -> list[wq.Query]:
     if isinstance(node, wq.NumericRange) or node is wq.NullQuery:
         return []
     return [node]
-
-
-
-def _has_positions(schema: Any, fieldname: str) -> bool:
-    """Whether phrases on the field can be checked here (else Whoosh raises its own error)."""
-    return fieldname in schema and bool(schema[fieldname].format) and schema[fieldname].format.supports("positions")
-
-
-def _decode_positions(value: bytes) -> list[int]:
-    """``Positions.decode_positions`` with the running sum in C: a count, then pickled gaps."""
-    return list(accumulate(pickle.loads(value[_COUNT_SIZE:] if value.endswith(b".") else value[_COUNT_SIZE:] + b".")))
-
-
-def _positions_of(values: list[str]) -> list[list[int]]:
-    """``_decode_positions`` of many values (as latin-1 text) with one ``pickle.loads``.
-
-    Each value is a count, then a protocol-2 pickle of a list of gaps; unpickling them one by
-    one cost more in starting the unpickler than in reading them. Joined (count and final STOP
-    left out) between the opcodes of an enclosing list, they come back as a list of gap lists.
-    Anything unexpected decodes the values one by one.
-    """
-    body = "".join([value[_COUNT_SIZE:-1] if value.endswith(".") else value[_COUNT_SIZE:] for value in values])
-    try:
-        gaps = pickle.loads(_LIST_START + body.encode("latin-1") + _LIST_END)
-    except Exception:  # not the layout above: decode each value on its own
-        gaps = None
-    if type(gaps) is not list or len(gaps) != len(values) or not all(type(each) is list for each in gaps):
-        return [_decode_positions(value.encode("latin-1")) for value in values]
-    return [each if len(each) == 1 else list(accumulate(each)) for each in gaps]
-
-
-def _adjacent(positions: Sequence[list[int]]) -> bool:
-    """``_in_order`` for slop 1 (an exact phrase): each word right after the one before it."""
-    if len(positions) == 2:  # most phrases are two words, and most words occur once in an article
-        first, second = positions
-        if len(first) == 1 and len(second) == 1:
-            return first[0] + 1 == second[0]
-        return not set(first).isdisjoint([position - 1 for position in second])
-    starts = set(positions[0])
-    for offset, following in enumerate(positions[1:], 1):
-        starts.intersection_update([position - offset for position in following])
-        if not starts:
-            return False
-    return True
-
-
-def _in_order(positions: Sequence[list[int]], slop: int) -> bool:
-    """Whoosh's ``SpanNear2`` (ordered, mindist 1) on position lists: whether each word follows
-    the span of the words before it by 1 to ``slop`` positions."""
-    spans = [(position, position) for position in positions[0]]
-    for following in positions[1:]:
-        joined: set[tuple[int, int]] = set()
-        for start, end in spans:
-            j = bisect_left(following, start)
-            while j < len(following):
-                position = following[j]
-                j += 1
-                if position < start:
-                    continue
-                if position > end + slop:
-                    break
-                distance = 0 if start <= position <= end else position - end
-                if 1 <= distance <= slop:
-                    joined.add((start, max(end, position)))
-        if not joined:
-            return False
-        spans = sorted(joined)
-    return True

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from whoosh import query as wq
 
 import search
@@ -225,31 +223,6 @@ def test_feedback_terms_of_fields_with_and_without_lengths_score_as_in_whoosh(sa
         assert scores[docnum] == pytest.approx(score, rel=1e-9)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.integers(min_value=0, max_value=70_000), min_size=1, max_size=12, unique=True)
-                .map(sorted), max_size=40))
-def test_positions_decoded_together_are_each_values_positions(lists: list[list[int]]) -> None:
-    from whoosh.formats import Positions
-
-    from search.evaluation import _decode_positions, _positions_of
-    values = [Positions().encode(positions) for positions in lists]
-    values[::3] = [value[:-1] for value in values[::3]]  # some stored without the pickle's STOP
-    texts = [value.decode("latin-1") for value in values]  # as postings_and_values(as_text=True)
-    assert _positions_of(texts) == [_decode_positions(value) for value in values] == lists
-
-
-def test_positions_that_do_not_join_are_decoded_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    from whoosh.formats import Positions
-
-    from search import evaluation
-    lists = [[3], [1, 4, 9], [70_000]]
-    values = [Positions().encode(positions).decode("latin-1") for positions in lists]
-    monkeypatch.setattr(evaluation, "_LIST_END", b"")  # the joined pickle no longer parses
-    assert evaluation._positions_of(values) == lists
-    monkeypatch.setattr(evaluation, "_LIST_END", b"e0K\x01.")  # parses, as a number instead of a list
-    assert evaluation._positions_of(values) == lists
-
-
 def test_values_as_text_are_the_values_bytes_as_latin1(sample_index: search.Index) -> None:
     """Inlined and block lists give each value's bytes decoded as latin-1 when asked for text."""
     from search.postings import Segment
@@ -263,14 +236,6 @@ def test_values_as_text_are_the_values_bytes_as_latin1(sample_index: search.Inde
                 ids, weights, [value.decode("latin-1") for value in values]]
             checked += len(ids)
     assert checked > 20
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.lists(st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=4, unique=True).map(sorted),
-                min_size=2, max_size=4))
-def test_exact_phrases_follow_the_ordered_span_rule_with_slop_one(positions: list[list[int]]) -> None:
-    from search.evaluation import _adjacent, _in_order
-    assert _adjacent(positions) == _in_order(positions, slop=1)
 
 
 @pytest.mark.parametrize("text", ["res*", "title:fir*^2 strike", "harb* fire", "evacu*", "st*"])
