@@ -32,9 +32,6 @@ from .errors import QueryError
 from .fuzzy import SpelledFuzzyPlugin
 from .schema import FIELD_ALIASES, FIELD_WEIGHTS, SEARCH_FIELDS
 
-# How much a document matching more of a query's words outranks one matching fewer.
-COORDINATION = 0.9
-
 
 def _check_encodable(text: str) -> None:
     """Reject undecodable bytes (lone surrogates from a non-UTF-8 command line), naming the column."""
@@ -132,7 +129,9 @@ def make_parser(schema: Any, now: datetime | None = None, fields: tuple[str, ...
     """The query parser: Whoosh's syntax plus newsearch's fields, dates and fuzzy terms."""
     parser = MultifieldParser(
         list(fields), schema, fieldboosts={f: FIELD_WEIGHTS.get(f, 1.0) for f in fields},
-        group=OrGroup.factory(COORDINATION),
+        # Words are ORed. (A scaled group, Whoosh's coordination bonus, never reached the query:
+        # the +/- plugin regroups the words, and nested groups are flattened; see RESULTS.md.)
+        group=OrGroup,
     )
     parser.remove_plugin_class(FieldsPlugin)
     parser.add_plugin(FieldsPlugin(remove_unknown=False))
