@@ -9,6 +9,9 @@ Parts:
   write a Whoosh segment of their own, so the slow part of indexing (Whoosh is pure Python) runs
   on every core. The main process only decides which documents stay (duplicates, drafts) and
   commits the segments with the rest of the change.
+
+A writer's postings wait in a buffer of ``WRITER_LIMIT_MB`` until its segment is finished;
+beyond that they spill to disk as sorted runs (written in batches: see ``sorted_runs``).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from whoosh.writing import SegmentWriter
 
+from . import sorted_runs  # noqa: F401  (applied on import: see the module)
 from .analysis import spelling_words
 from .errors import ArticleError
 from .schema import SPELLING_FIELDS
@@ -42,9 +46,13 @@ CHUNK_FILES = 64
 CHUNKS_AHEAD = 2
 
 # Memory for each writer's posting buffer before it spills sorted runs to disk (Whoosh's
-# estimate; the process grows by about 1.6 times as much). 192 holds a worker's half of the
-# Reuters corpus (1M postings): spilling and merging runs costs a fifth of a worker's time.
-WRITER_LIMIT_MB = 192
+# estimate, about 175 bytes a posting; a worker's resident size grows about as much). 256 holds
+# a worker's half of the Reuters corpus (1.15M postings, 201 MB by the estimate). At 192 it
+# spilled once, which cost a quarter of a worker's CPU with Whoosh's run files and still costs
+# a little with ``sorted_runs``' batches.
+WRITER_LIMIT_MB = 256
+# A worker's buffer for batches over 100,000 files, which spill whatever the size.
+LARGE_BATCH_LIMIT_MB = 96
 
 
 def worker_limit_mb(files: int) -> int:
@@ -53,7 +61,7 @@ def worker_limit_mb(files: int) -> int:
     Beyond 100,000 files the buffers spill anyway, and the main process needs about 500 bytes per
     file (what it knows of each, to resolve duplicates), so the workers make do with less.
     """
-    return WRITER_LIMIT_MB if files <= 100_000 else WRITER_LIMIT_MB // 2
+    return WRITER_LIMIT_MB if files <= 100_000 else LARGE_BATCH_LIMIT_MB
 
 
 @dataclass(frozen=True, slots=True)

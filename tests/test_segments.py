@@ -10,7 +10,7 @@ import search
 from search import indexing, storage
 from search.analysis import spelling_words, text_analyzer
 from search.indexing import update_index
-from search.segments import SegmentWorkers, SpellingLists
+from search.segments import LARGE_BATCH_LIMIT_MB, WRITER_LIMIT_MB, SegmentWorkers, SpellingLists, worker_limit_mb
 from search.whoosh_fixes import open_whoosh
 
 from .conftest import article_text, write_tiny_corpus
@@ -119,3 +119,9 @@ def test_worker_results_name_files_with_the_keys_handed_out(tmp_path: Path) -> N
     assert all(any(result.key is job[0] for result in results.values()) for job in jobs)
     assert sorted(results) == keys and all(result.article for result in results.values())
     assert sum(segment.doc_count_all() for segment in workers.segments if segment) == len(keys)
+
+
+def test_a_reuters_sized_batch_gets_the_whole_buffer_and_a_huge_one_a_smaller_one() -> None:
+    # Half of Reuters (21,578 files) is 201 MB of postings by Whoosh's estimate: it must not spill.
+    assert worker_limit_mb(21_578) == WRITER_LIMIT_MB >= 201 * 1.2
+    assert worker_limit_mb(431_560) == LARGE_BATCH_LIMIT_MB < WRITER_LIMIT_MB  # 20 x: within ~1 GB

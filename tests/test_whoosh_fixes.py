@@ -1,9 +1,13 @@
 """Whoosh fixes: plain file reads, cached missing columns, and fuzzy terms across segments."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh.reading import IndexReader, TermNotFound
 
 from search import storage
@@ -158,26 +162,62 @@ def test_lean_document_writing_writes_what_whoosh_writes(tmp_path: Path, tiny_co
     monkeypatch.setattr(formats.Positions, "word_values", WHOOSH_ORIGINALS["word_values"])
     monkeypatch.setattr(whoosh3.W3FieldWriter, "add_postings", WHOOSH_ORIGINALS["add_postings"])
     monkeypatch.setattr(whoosh3.W3PostingsWriter, "add_posting", WHOOSH_ORIGINALS["add_posting"])
+    monkeypatch.setattr(fields.DATETIME, "index", WHOOSH_ORIGINALS["date_index"])
     assert lean == write(tmp_path / "whoosh")
     assert 80.0 in [weight for _, weight, _ in lean["postings"][("body", b"river")]]  # type: ignore[index]
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999_999)))
+@settings(max_examples=200, deadline=None)
+def test_a_dates_tier_terms_are_the_ones_whoosh_makes(moment: datetime) -> None:
+    from search.schema import build_schema
+    from search.whoosh_fixes import WHOOSH_ORIGINALS
+
+    field = build_schema()["date"]
+    whooshs = list(WHOOSH_ORIGINALS["date_index"](field, moment))
+    assert len(whooshs) == 16 and field.index(moment) == whooshs
+    assert list(field.index([moment])) == list(WHOOSH_ORIGINALS["date_index"](field, [moment]))
+
+
+_KEYS = sorted(f"term{number:06d}".encode() for number in range(20_000))
+
+
+def _term_table(keys: list[bytes], meddle: bool = False, fielded: bool = False) -> tuple[bytes, int, object]:
+    """A term table of ``keys`` (each key's value is the key reversed): its bytes, length and writer.
+
+    ``fielded``: Whoosh's table with an index per field, which writes between entries.
+    """
+    from io import BytesIO
+
+    from whoosh.filedb.filetables import FieldedOrderedHashWriter, OrderedHashWriter
+    from whoosh.filedb.structfile import StructFile
+
+    raw = BytesIO()
+    writer: Any = (FieldedOrderedHashWriter if fielded else OrderedHashWriter)(StructFile(raw))
+    for field in ("body", "title") if fielded else ("",):
+        if fielded:
+            writer.start_field(field)
+        for key in keys:
+            writer.add(key, key[::-1])
+        if fielded:
+            writer.end_field()
+    if meddle:
+        writer.dbfile.write(b"x")
+    raw.close = lambda: None  # type: ignore[method-assign]  # read back what was written
+    length = writer.close()
+    return raw.getvalue(), length, writer
 
 
 def test_a_term_table_kept_in_arrays_reads_back_every_key() -> None:
     from io import BytesIO
 
-    from whoosh.filedb.filetables import OrderedHashReader, OrderedHashWriter
+    from whoosh.filedb.filetables import OrderedHashReader
     from whoosh.filedb.structfile import StructFile
 
-    keys = sorted(f"term{number:06d}".encode() for number in range(20_000))
-    raw = BytesIO()
-    writer = OrderedHashWriter(StructFile(raw))
-    for key in keys:
-        writer.add(key, key[::-1])
-    assert all(type(bucket).__name__ == "array" for bucket in writer.buckets)  # 16 bytes a term
-    raw.close = lambda: None  # type: ignore[method-assign]  # read back what was written
-    length = writer.close()
-    reader = OrderedHashReader(StructFile(BytesIO(raw.getvalue())), length)
-    assert all(reader[key] == key[::-1] for key in keys)
+    data, length, writer = _term_table(_KEYS)
+    assert all(type(bucket).__name__ == "array" for bucket in writer.buckets)  # type: ignore[attr-defined]
+    reader = OrderedHashReader(StructFile(BytesIO(data)), length)
+    assert all(reader[key] == key[::-1] for key in _KEYS)
     assert b"term999999" not in reader and reader.closest_key(b"term000100x") == b"term000101"
 
 
@@ -228,3 +268,22 @@ def test_a_column_iterated_whole_fills_gaps_as_whoosh_does(column: str, values: 
     reader = kind.reader(BufferFile(data), 0, len(data), documents)
     assert list(reader) == list(WHOOSH_ORIGINALS[column](reader))
     assert len(list(reader)) == documents
+
+
+
+def test_a_term_table_is_written_byte_for_byte_as_whoosh_writes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from whoosh.filedb import filetables
+
+    from search.whoosh_fixes import WHOOSH_ORIGINALS
+
+    ours = _term_table(_KEYS)[:2], _term_table(_KEYS[:3000], fielded=True)[:2]
+    for name, method in WHOOSH_ORIGINALS.items():
+        owner, _, attribute = name.partition(".")
+        if owner in ("HashWriter", "OrderedHashWriter"):
+            monkeypatch.setattr(getattr(filetables, owner), attribute, method)
+    assert (_term_table(_KEYS)[:2], _term_table(_KEYS[:3000], fielded=True)[:2]) == ours
+
+
+def test_a_term_table_refuses_to_close_when_written_around_its_writer() -> None:
+    with pytest.raises(RuntimeError, match="counted"):
+        _term_table(_KEYS[:10], meddle=True)
