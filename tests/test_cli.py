@@ -173,6 +173,25 @@ def test_bad_date_option_exits_two(tmp_path: Path, tiny_corpus: Path, flag: str)
     assert result.returncode == 2 and "not a date" in result.stderr
 
 
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``newsearch search ... | head -1`` with the reader gone before the output: no traceback,
+    no message. (The process ends with ``os._exit`` once its output is flushed; a full read
+    gets it all.)"""
+    index = tmp_path / "ix"
+    assert newsearch("index", SAMPLE_CORPUS, "--index", index, "-q").returncode == 0
+    whole = newsearch("search", "fire OR strike OR harbour", "--index", index, "--limit", "50", "--json")
+    assert whole.returncode == 0 and json.loads(whole.stdout)["hits"]  # flushed before the exit
+    reader = subprocess.Popen([sys.executable, "-m", "search", "search", "fire OR strike OR harbour",
+                               "--index", str(index), "--limit", "50"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None
+    reader.stdout.close()  # before anything is written: the write fails with EPIPE
+    errors = reader.stderr.read().decode() if reader.stderr else ""
+    # Quiet: nothing on stderr. Click ends a command whose output pipe closed with status 1.
+    assert reader.wait(timeout=60) in (0, 1)
+    assert errors == ""
+
+
 def test_watch_indexes_new_articles_until_interrupted(tmp_path: Path, tiny_corpus: Path) -> None:
     index = tmp_path / "ix"
     watcher = subprocess.Popen([sys.executable, "-m", "search", "index", str(tiny_corpus), "--index", str(index),
