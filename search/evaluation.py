@@ -133,7 +133,7 @@ class Evaluator:
         # Sub-query results by (id of the query object, segment, with counts, id of the domain);
         # each entry keeps its query and domain alive, so an id is never reused while it exists.
         self._memo: dict[tuple[int, int, bool, int], tuple[wq.Query, _Domain | None, _Part]] = {}
-        self._latest: dict[tuple[int, int], _Part] = {}  # each query object's last result per segment
+        self._latest: dict[tuple[int, int], _Part] = {}  # a result per query object and segment, for highlighting
         self._domains: dict[tuple[int, int, int], tuple[wq.Query, _Domain | None, _Domain]] = {}
         self._matchers: dict[tuple[int, int], Any] = {}  # Whoosh matchers for matched terms
 
@@ -201,7 +201,8 @@ class Evaluator:
         key = (id(node), index, counts, id(domain))
         if key not in self._memo:
             self._memo[key] = (node, domain, self._evaluate(node, index, counts, domain))
-            self._latest[(id(node), index)] = self._memo[key][2]
+            if domain is None or (id(node), index) not in self._latest:  # the widest answer wins
+                self._latest[(id(node), index)] = self._memo[key][2]
         return self._memo[key][2]
 
     def _evaluate(self, node: wq.Query, index: int, counts: bool, domain: _Domain | None) -> _Part:

@@ -291,3 +291,17 @@ def test_a_query_narrowed_to_a_date_range_scores_as_whoosh(tmp_path: Path) -> No
         assert sorted(scores) == sorted(docnum for docnum, _score in expected), text
         for docnum, score in expected:
             assert scores[docnum] == pytest.approx(score, rel=1e-9), text
+
+
+def test_highlights_come_from_the_widest_evaluation_of_a_word(sample_index: search.Index) -> None:
+    """A word evaluated everywhere and then within a date range still highlights everywhere."""
+    searcher = sample_index._searcher()
+    fire = wq.Term("body", "fire")
+    august = wq.DateRange("date", datetime(2026, 8, 1), datetime(2026, 9, 1), endexcl=True)
+    evaluator = Evaluator(searcher)
+    everywhere = set(evaluator.scores(fire))
+    inside = set(evaluator.scores(wq.And([fire, august])))  # the same word object, narrowed
+    outside = sorted(everywhere - inside)
+    assert outside and inside
+    found = evaluator.matched_terms(fire, outside + sorted(inside))
+    assert all(("body", b"fire") in found[docnum] for docnum in found)
