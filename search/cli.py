@@ -305,6 +305,8 @@ def main() -> None:
     except BrokenPipeError:
         _quiet_stdout()
         code = EXIT_OK
+    except OSError as error:  # the output could not be written (a full disk, say)
+        code = _output_failed(error)
     if code is not None and not isinstance(code, int):
         sys.exit(code)  # a message to print: the interpreter's own way
     try:
@@ -312,7 +314,17 @@ def main() -> None:
         sys.stderr.flush()
     except BrokenPipeError:
         _quiet_stdout()
+    except OSError as error:
+        code = _output_failed(error)
     os._exit(code or EXIT_OK)
+
+
+def _output_failed(error: OSError) -> int:
+    """Say in one line that writing the output failed; the exit status for it."""
+    _quiet_stdout()  # what is still buffered for it cannot be written either
+    where = f" ({error.filename})" if error.filename else ""
+    sys.stderr.write(display.error_line(f"cannot write the output{where}: {error.strerror or error}") + "\n")
+    return EXIT_ERROR
 
 
 def _quiet_stdout() -> None:

@@ -192,6 +192,18 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert errors == ""
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device every write to fails)")
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_output_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path: Path, extra: list[str]) -> None:
+    index = tmp_path / "ix"
+    assert newsearch("index", SAMPLE_CORPUS, "--index", index, "-q").returncode == 0
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "search", "search", "fire", "--index", str(index), *extra],
+                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["newsearch: cannot write the output: No space left on device"]
+
+
 def test_watch_indexes_new_articles_until_interrupted(tmp_path: Path, tiny_corpus: Path) -> None:
     index = tmp_path / "ix"
     watcher = subprocess.Popen([sys.executable, "-m", "search", "index", str(tiny_corpus), "--index", str(index),
