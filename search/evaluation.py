@@ -400,11 +400,15 @@ class Evaluator:
         return _Part(scores, matched, termcount)
 
     def _intersection(self, node: wq.And, index: int, domain: _Domain | None = None) -> _Part:
-        # A date range found from the segment's dates (cheap) narrows what the others read.
+        # A date range found from the segment's dates (cheap) narrows what the others read; the
+        # ranges themselves are read within the outer domain (within their own, each of their
+        # documents would be checked against the set made of them).
+        narrowed = domain
         for sub in node.subqueries:
             if isinstance(sub, wq.NumericRange):
-                domain = self._narrowed(sub, index, domain)
-        parts = sorted((self._part(sub, index, False, domain) for sub in node.subqueries), key=lambda p: len(p.scores))
+                narrowed = self._narrowed(sub, index, narrowed)
+        parts = sorted((self._part(sub, index, False, domain if isinstance(sub, wq.NumericRange) else narrowed)
+                        for sub in node.subqueries), key=lambda p: len(p.scores))
         common = set(parts[0].scores)
         for part in parts[1:]:
             common.intersection_update(part.scores)
