@@ -194,8 +194,9 @@ def title_spans(hit: Any, title: str) -> tuple[Span, ...]:
 def word_spans(text: str, words: frozenset[str], analyzer: Any) -> tuple[Span, ...]:
     """Offsets of the words of ``text`` whose index terms are among ``words``."""
     if isinstance(analyzer, ProseAnalyzer):  # the tokenizer's pattern, no Token per word
-        found = analyzer.words_matching(set(analyzer.word_expression.findall(text)), words)
-        return tuple(match.span() for match in analyzer.word_expression.finditer(text) if match.group() in found)
+        tokens = analyzer.word_expression.findall(text)
+        found = analyzer.words_matching(set(tokens), words)
+        return tuple(span for token, span in zip(tokens, _spans(text, tokens)) if token in found)
     return tuple((token.startchar, token.endchar)
                  for token in analyzer(text, chars=True, mode="query", removestops=False)
                  if token.text in words)
