@@ -83,7 +83,19 @@ def open_existing(index_dir: Path) -> Any:
         return search.open_index(index_dir)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; a command whose output pipe closed (``newsearch search x | head``)
+    ends quietly with status 0, as ripgrep's do, where click would exit 1 ("nothing found")."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_stdout()
+            ctx.exit(EXIT_OK)
+
+
+@click.group(cls=_Commands, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newsearch", prog_name="newsearch")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
