@@ -6,7 +6,8 @@ Parts:
 - Applied on import (whoosh-reloaded is frozen, so these stay valid), with the writer's fixes
   of ``whoosh_writer``: ``_read_columns_whole`` (a read per value of a column),
   ``_iterate_columns_whole`` (a read and an unpack per value while iterating one),
-  ``_union_terms_within`` (fuzzy terms and spelling suggestions on an index of several
+  ``_columns_of_every_segment`` (a column of an index of several segments, one of which lacks
+  it, lost that segment's documents), ``_union_terms_within`` (fuzzy terms and spelling suggestions on an index of several
   segments) and ``_cache_term_infos`` (the same term looked up again and again in the term
   file).
 
@@ -98,6 +99,30 @@ def _iterate_columns_whole() -> None:
     columns.VarBytesColumn.Reader.__iter__ = byte_strings
 
 
+def _columns_of_every_segment() -> None:
+    """Give ``MultiReader`` (an index of several segments) a column with a value per document.
+
+    Whoosh's ``MultiReader.column_reader`` leaves out the segments without a file for the
+    column: a segment whose articles are all undated (or have no source) writes no date (or
+    source) column, so iterating the index's dates came up short and looking one up by document
+    number read another segment's, and every update after one that added only undated articles
+    failed as "index files are damaged". Each segment's own reader stands in for a missing
+    column with its default value (``EmptyColumnReader``), so every segment is asked.
+    """
+    original = MultiReader.column_reader
+
+    def column_reader(self: Any, fieldname: str, column: Any = None, reverse: bool = False,
+                      translate: bool = True) -> Any:
+        if not self.has_column(fieldname):  # no segment has it (or the field has no column)
+            return original(self, fieldname, column, reverse, translate)
+        readers = [reader.column_reader(fieldname, column=column, reverse=reverse, translate=translate)
+                   for reader in self.readers]
+        return columns.MultiColumnReader(readers, list(self.doc_offsets))
+
+    WHOOSH_ORIGINALS["multi_column_reader"] = original
+    MultiReader.column_reader = column_reader
+
+
 def _union_terms_within() -> None:
     """Give ``MultiReader`` (an index of several segments) a fast ``terms_within``.
 
@@ -158,6 +183,7 @@ if not getattr(whoosh3.W3PerDocReader, "_newsearch_fixed", False):
     apply_writer_fixes()
     _read_columns_whole()
     _iterate_columns_whole()
+    _columns_of_every_segment()
     _union_terms_within()
     _cache_term_infos()
     whoosh3.W3PerDocReader._newsearch_fixed = True

@@ -112,3 +112,26 @@ def test_a_column_iterated_whole_fills_gaps_as_whoosh_does(column: str, values: 
     reader = kind.reader(BufferFile(data), 0, len(data), documents)
     assert list(reader) == list(WHOOSH_ORIGINALS[column](reader))
     assert len(list(reader)) == documents
+
+
+def test_a_column_one_segment_lacks_still_has_a_value_per_document(tmp_path: Path, tiny_corpus: Path) -> None:
+    """Regression: Whoosh's ``MultiReader`` left out the segments without a column file, so after
+    an update that added only an undated article the dates came up one short and
+    every later update failed as "index files are damaged"."""
+    update_index(tmp_path / "ix", tiny_corpus)
+    (tiny_corpus / "undated.md").write_text(article_text("Comet seen", "<p>A comet.</p>", date=None))
+    assert update_index(tmp_path / "ix", tiny_corpus).added == 1  # a second segment
+    ix = open_whoosh(str(storage.current_generation(tmp_path / "ix")))
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        leaves = [leaf for leaf, _offset in reader.leaf_readers()]
+        assert len(leaves) == 2 and not leaves[1].has_column("date")
+        for name in ("date", "source_name", "path"):
+            for translate in (False, True):
+                expected = [value for leaf in leaves for value in leaf.column_reader(name, translate=translate)]
+                column = reader.column_reader(name, translate=translate)
+                assert len(expected) == reader.doc_count_all()
+                assert list(column) == expected, name
+                assert [column[docnum] for docnum in range(reader.doc_count_all())] == expected, name
+    again = update_index(tmp_path / "ix", tiny_corpus)  # the update that failed
+    assert (again.added, again.unchanged) == (0, 7)
