@@ -211,7 +211,11 @@ def test_watch_indexes_new_articles_until_interrupted(tmp_path: Path, tiny_corpu
     try:
         assert watcher.stdout is not None
         assert "6 added" in watcher.stdout.readline()
-        (tiny_corpus / "fresh.md").write_text(article_text("Fresh story", "<p>A comet was seen.</p>"))
+        # Written whole, then renamed into place (as an aggregator should): a scan between the
+        # open and the write would see an empty file, skip it and print a line of its own.
+        partial = tiny_corpus / "fresh.md.part"
+        partial.write_text(article_text("Fresh story", "<p>A comet was seen.</p>"))
+        partial.replace(tiny_corpus / "fresh.md")
         assert "1 added" in watcher.stdout.readline()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -226,3 +230,18 @@ def test_watch_indexes_new_articles_until_interrupted(tmp_path: Path, tiny_corpu
         _, errors = watcher.communicate(timeout=30)
     assert watcher.returncode == 0
     assert "stopped" in errors and "Traceback" not in errors
+
+
+def test_updates_after_adding_only_undated_articles_keep_working(tmp_path: Path, tiny_corpus: Path) -> None:
+    """Regression: an update that added only undated articles wrote a segment without a date
+    column, and every later ``newsearch index`` (and ``stats``) said the index was damaged."""
+    index = tmp_path / "ix"
+    assert newsearch("index", tiny_corpus, "--index", index, "-q").returncode == 0
+    (tiny_corpus / "undated.md").write_text(article_text("Comet seen", "<p>A comet was seen.</p>", date=None))
+    assert "1 added" in newsearch("index", tiny_corpus, "--index", index).stdout
+    again = newsearch("index", tiny_corpus, "--index", index)
+    assert again.returncode == 0 and "7 unchanged" in again.stdout, again.stderr
+    stats = newsearch("stats", "--index", index, "--json")
+    assert stats.returncode == 0 and json.loads(stats.stdout)["articles"] == 7, stats.stderr
+    found = newsearch("search", "comet", "--index", index, "--json")
+    assert [hit["date"] for hit in json.loads(found.stdout)["hits"]] == [None]
