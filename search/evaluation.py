@@ -4,9 +4,9 @@ Whoosh scores a query one document at a time through a tree of matchers: each po
 dozen Python method calls (``is_active``, ``id``, ``skip_to``, ``score`` at every level of the
 tree), then the collector walks every match again to record its matched terms. Here each term's
 posting list is read a block at a time (document numbers decoded with ``itertools.accumulate``,
-weights as stored) and scored in one loop into a dict; OR, AND and exclusions become dict and set
-operations (posting lists come from ``postings``). The formulas are Whoosh's and ``ranking``'s:
-BM25F per field (``bm25``) or over combined fields (``FieldsTerm``), boosts, the coordination
+weights as stored, see ``postings``) and scored in one loop into a dict (the formulas, Whoosh's
+and ``ranking``'s, are in ``scores``); OR, AND and exclusions become dict and set operations.
+Known here: terms (BM25), words over several fields (``FieldsTerm``), boosts, the coordination
 bonus of a scaled OR (``CoordMatcher``'s), phrases (``SpanNear2``: the words' scores where
 they follow each other, checked in ``phrases``), prefixes (``MultiTerm``: the words they expand
 to), date ranges scored as constants, ``FeedbackBoost`` bonuses and ``RecencyBoost`` factors. A
@@ -20,12 +20,11 @@ scores, feedback and phrase positions only there, posting blocks holding none of
 Parts:
 - ``Evaluator``: ``scores(query)`` gives every match with its score (the total count is its
   length); results of sub-queries are kept, so a query and its feedback variant share work.
-- ``best``: the top N of a score dict, ties broken by document number as Whoosh breaks them.
+  ``top(query, n)`` gives the total and the n best (``scores.best``).
 - ``Evaluator.matched_terms``: the terms of a query found in one document (for highlighting).
 """
 from __future__ import annotations
 
-import heapq
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
@@ -36,15 +35,13 @@ from typing import Any
 from whoosh import query as wq
 from whoosh.fields import DATETIME
 from whoosh.formats import Positions
-from whoosh.util.numeric import byte_to_length
 
 from .phrases import adjacent, has_positions, in_order, positions_of
 from .postings import Segment
-from .ranking import BM25_B, BM25_K1, FIELD_B, FeedbackBoost, FieldsTerm, bm25_idf
+from .ranking import FeedbackBoost, FieldsTerm
 from .recency import RecencyBoost, date_column, recency_factor
-from .schema import FIELD_WEIGHTS
+from .scores import FieldList, Scores, best, bm25, coordinate, feedback_bonus, fields_term
 
-Scores = dict[int, float]
 Term = tuple[str, bytes]
 
 # Feedback terms are read only where they can score (block by block) when the query matches
@@ -70,23 +67,6 @@ def _dated(segment: Segment, node: wq.NumericRange) -> Sequence[int] | None:
     low = 0 if node.start is None else (bisect_right if node.startexcl else bisect_left)(values, node.start)
     high = len(values) if node.end is None else (bisect_left if node.endexcl else bisect_right)(values, node.end)
     return docnums[low:high]
-
-
-def best(scores: Scores, count: int) -> list[tuple[int, float]]:
-    """The ``count`` highest scores as (docnum, score), ties to the lower document number.
-
-    The threshold comes from the bare scores (``nlargest`` without a key runs in C; with a key
-    it took a third of a query's time), then only the documents at or above it are sorted.
-    """
-    if count <= 0 or not scores:
-        return []
-    threshold = heapq.nlargest(count, scores.values())[-1]
-    candidates = [(docnum, score) for docnum, score in scores.items() if score >= threshold]
-    if len(candidates) > 4 * count:  # many ties (a date range scores all its matches alike)
-        return [(docnum, -negative) for negative, docnum in
-                heapq.nsmallest(count, [(-score, docnum) for docnum, score in candidates])]
-    candidates.sort(key=lambda item: (-item[1], item[0]))
-    return candidates[:count]
 
 
 class _Part:
@@ -246,83 +226,27 @@ class Evaluator:
         ids, weights = segment.postings(node.fieldname, text, _within(domain))
         if domain is not None:
             ids, weights = domain.keep(ids, weights)
-        scores = self._bm25(segment, node.fieldname, text, node.boost, ids, weights)
+        scores = bm25(self.searcher, segment, node.fieldname, text, node.boost, ids, weights)
         return _Part(scores, dict.fromkeys(ids, 1) if counts else None, 1, {(node.fieldname, text): ids})
 
-    def _bm25(self, segment: Segment, fieldname: str, text: bytes, boost: float,
-              ids: Sequence[int], weights: Sequence[float]) -> Scores:
-        """Whoosh's score of one term in the given documents: ``scoring.bm25`` with the field's
-        B (the weight alone for a field without lengths), times the term's boost."""
-        factors = self._bm25_factors(segment, fieldname, text)
-        if factors is None:
-            return {docnum: tf * boost for docnum, tf in zip(ids, weights)}
-        idf, norms, lengths, scale = factors
-        return {docnum: idf * ((tf * scale) / (tf + norms[lengths[docnum]])) * boost
-                for docnum, tf in zip(ids, weights)}
-
-    def _bm25_factors(self, segment: Segment, fieldname: str, text: bytes
-                      ) -> tuple[float, list[float], bytes, float] | None:
-        """What ``_bm25`` needs for one term: its idf, the length norm of each length byte, the
-        segment's length bytes and K1 + 1; None for a field without lengths (weight alone)."""
-        if not segment.reader.schema[fieldname].scorable:
-            return None
-        norms = self._length_norms(fieldname, True)
-        return self.searcher.idf(fieldname, text), norms, segment.length_bytes(fieldname), BM25_K1 + 1
-
-    def _length_norms(self, fieldname: str, scaled: bool) -> list[float]:
-        """BM25's length norm of each length byte for the field, ``1 - b + b * length /
-        average``, times K1 when ``scaled`` (as ``scoring.bm25`` has it). Kept with the searcher,
-        whose average lengths never change: a query asked for it once per term and segment."""
-        cache: dict[tuple[str, bool], list[float]] = self.searcher.__dict__.setdefault("_newsearch_norms", {})
-        key = (fieldname, scaled)
-        if key not in cache:
-            average = self.searcher.avg_field_length(fieldname) or 1.0
-            b = FIELD_B.get(f"{fieldname}_B", BM25_B)
-            if scaled:
-                cache[key] = [BM25_K1 * ((1 - b) + b * byte_to_length(lb) / average) for lb in range(256)]
-            else:
-                cache[key] = [1 - b + b * byte_to_length(lb) / average for lb in range(256)]
-        return cache[key]
-
     def _fields_term(self, node: FieldsTerm, segment: Segment, counts: bool, domain: _Domain | None = None) -> _Part:
-        """``ranking.FieldsTerm``: field-weighted, length-normalised frequencies summed, then BM25."""
-        top = self.searcher
+        """``ranking.FieldsTerm``: the word's posting list in each field, scored as one BM25F term."""
         reader = segment.reader
-        x: Scores = {}
-        matched: Counter[int] = Counter()
         terms: dict[Term, Sequence[int]] = {}
-        boost = 0.0
-        frequency = 0
-        lists = []
+        lists: list[FieldList] = []
         for term in node.terms:
-            weight = FIELD_WEIGHTS.get(term.fieldname, 1.0)
-            boost = max(boost, term.boost / weight)
             text = reader.schema[term.fieldname].to_bytes(term.text)
-            frequency = max(frequency, top.doc_frequency(term.fieldname, text))
             if (term.fieldname, text) in reader:
                 ids, tfs = segment.postings(term.fieldname, text, _within(domain))
                 if domain is not None:
                     ids, tfs = domain.keep(ids, tfs)
                 terms[(term.fieldname, text)] = ids
-                lists.append((term.fieldname, weight, ids, tfs))
-        # The longest list (usually the body's) fills the dict in one C-level step; the shorter
-        # ones are added to it (sums in another order than Whoosh's: equal to 1e-9).
-        lists.sort(key=lambda entry: -len(entry[2]))
-        for position, (field, weight, ids, tfs) in enumerate(lists):
-            norms = self._length_norms(field, False)
-            lengths = segment.length_bytes(field)
-            values = [weight * tf / norms[lengths[docnum]] for docnum, tf in zip(ids, tfs)]
-            if position == 0:
-                x = dict(zip(ids, values))
-            else:
-                get = x.get
-                for docnum, value in zip(ids, values):
-                    x[docnum] = get(docnum, 0.0) + value
-            if counts:
+                lists.append((term.fieldname, ids, tfs))
+        matched: Counter[int] = Counter()
+        if counts:
+            for _field, ids, _tfs in lists:
                 matched.update(ids)  # a Counter: one more field holding the term, counted in C
-        idf = bm25_idf(top.doc_count_all(), frequency) * boost * node.qtf
-        scores = {docnum: idf * value * (BM25_K1 + 1) / (value + BM25_K1) for docnum, value in x.items()}
-        return _Part(scores, matched if counts else None, len(terms), terms)
+        return _Part(fields_term(self.searcher, segment, node, lists), matched if counts else None, len(terms), terms)
 
     def _phrase(self, node: wq.Phrase, segment: Segment, domain: _Domain | None = None) -> _Part:
         """Whoosh's ``Phrase``: the words within ``slop`` positions of each other, in order,
@@ -356,7 +280,7 @@ class Evaluator:
         found_in = [follows(each) for each in zip(*(decode(values) for _weights, values in picked))]
         matched = list(compress(wanted, found_in))
         # Each word scored as a plain term (boost 1), in the matched documents only.
-        words = [self._bm25(segment, node.fieldname, text, 1.0, matched, list(compress(weights, found_in)))
+        words = [bm25(self.searcher, segment, node.fieldname, text, 1.0, matched, list(compress(weights, found_in)))
                  for text, (weights, _values) in zip(texts, picked)]
         scores = {docnum: sum(word[docnum] for word in words) * node.boost for docnum in matched}
         terms: dict[Term, Sequence[int]] = {(node.fieldname, text): matched for text in texts}
@@ -377,8 +301,8 @@ class Evaluator:
         return part
 
     def _union(self, node: wq.Or, index: int, counts: bool, domain: _Domain | None = None) -> _Part:
-        coordinate = bool(node.scale)
-        parts = [self._part(sub, index, counts or coordinate, domain) for sub in node.subqueries]
+        scaled = bool(node.scale)
+        parts = [self._part(sub, index, counts or scaled, domain) for sub in node.subqueries]
         # The largest part is copied whole (C speed); the others are added to it.
         ordered = sorted(parts, key=lambda part: -len(part.scores))
         scores: Scores = dict(ordered[0].scores)
@@ -387,7 +311,7 @@ class Evaluator:
             for docnum, score in part.scores.items():
                 scores[docnum] = get(docnum, 0.0) + score
         matched: dict[int, int] | None = None
-        if counts or coordinate:
+        if counts or scaled:
             matched = {}
             for part in parts:
                 for docnum, count in (part.counts or {}).items():
@@ -395,8 +319,8 @@ class Evaluator:
         if node.boost != 1.0:
             scores = {docnum: score * node.boost for docnum, score in scores.items()}
         termcount = sum(part.termcount for part in parts)
-        if coordinate and termcount and matched is not None:
-            scores = _coordinate(scores, matched, termcount, node.scale)
+        if scaled and termcount and matched is not None:
+            scores = coordinate(scores, matched, termcount, node.scale)
         return _Part(scores, matched, termcount)
 
     def _intersection(self, node: wq.And, index: int, domain: _Domain | None = None) -> _Part:
@@ -469,25 +393,7 @@ class Evaluator:
         segment = self.segments[index]
         # Few matches: decode only the blocks of the terms' lists that can hold them.
         within = sorted(base) if len(base) * SPARSE_SHARE < segment.reader.doc_count_all() else None
-        bonus: Scores = {}
-        for term in node.extra:
-            if term.fieldname not in segment.reader.schema:
-                continue
-            text = segment.reader.schema[term.fieldname].to_bytes(term.text)
-            ids, weights = segment.postings(term.fieldname, text, within)
-            factors = self._bm25_factors(segment, term.fieldname, text)
-            get, boost = bonus.get, term.boost
-            if factors is None:  # a field without lengths: the weight alone, as in ``_bm25``
-                for docnum, tf in zip(ids, weights):
-                    if docnum in base:
-                        bonus[docnum] = get(docnum, 0.0) + tf * boost
-                continue
-            idf, norms, lengths, scale = factors
-            # One pass per list (most postings of a common word are outside the matches): the
-            # term's BM25 as ``_bm25`` computes it, added where the child matched.
-            for docnum, tf in zip(ids, weights):
-                if docnum in base:
-                    bonus[docnum] = get(docnum, 0.0) + idf * ((tf * scale) / (tf + norms[lengths[docnum]])) * boost
+        bonus = feedback_bonus(self.searcher, segment, node.extra, base, within)
         boosted = dict(base)
         for docnum, extra in bonus.items():
             boosted[docnum] = base[docnum] + extra
@@ -526,20 +432,6 @@ def _restricted(part: _Part, domain: _Domain | None) -> _Part:
     counts = None if part.counts is None else {docnum: n for docnum, n in part.counts.items() if docnum in members}
     return _Part({docnum: score for docnum, score in part.scores.items() if docnum in members}, counts,
                  part.termcount, part.terms)
-
-
-def _coordinate(scores: Scores, matched: dict[int, int], termcount: int, scale: float) -> Scores:
-    """Whoosh's ``CoordMatcher``: a bonus for each more of the query's terms a document has.
-
-    Whoosh recounts the terms when a posting list runs out mid-search, so a document's bonus
-    depended on where it sat in the index; here every document is counted against the terms
-    the segment has.
-    """
-    if termcount == scale:
-        return dict.fromkeys(scores, 0.0)
-    spread = (termcount - scale) ** 2
-    share = (termcount - 1) / termcount
-    return {docnum: (score + (matched[docnum] - 1) / spread) * share for docnum, score in scores.items()}
 
 
 def _leaves(node: wq.Query) -> list[wq.Query]:

@@ -10,7 +10,8 @@ import pytest
 from whoosh import query as wq
 
 import search
-from search.evaluation import Evaluator, best
+from search.evaluation import Evaluator
+from search.scores import best
 from search.fuzzy import expand_fuzzy
 from search.querying import SearchOptions, date_filter, ranking_query
 from search.querylang import parse_query
@@ -111,15 +112,6 @@ def test_matched_terms_leave_out_feedback_words_and_unmatched_phrases(sample_ind
     matched = evaluator.matched_terms(query, docnums)
     whoosh = {hit.docnum: set(hit.matched_terms()) for hit in searcher.search(query, limit=None, terms=True)}
     assert matched == whoosh
-
-
-def test_best_breaks_ties_by_document_number() -> None:
-    scores = {7: 1.0, 3: 2.0, 5: 1.0, 1: 1.0, 9: 0.5}
-    assert best(scores, 3) == [(3, 2.0), (1, 1.0), (5, 1.0)]
-    assert best(scores, 10) == [(3, 2.0), (1, 1.0), (5, 1.0), (7, 1.0), (9, 0.5)]
-    assert best({}, 3) == [] and best(scores, 0) == []
-    ties = {docnum: 1.0 for docnum in range(100, 0, -1)} | {50: 2.0}
-    assert best(ties, 3) == [(50, 2.0), (1, 1.0), (2, 1.0)]
 
 
 def test_posting_blocks_read_whole_equal_whooshs_matcher(sample_index: search.Index) -> None:
