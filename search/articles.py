@@ -263,6 +263,8 @@ def _load_yaml(front: str, path: str, first_line: int) -> Any:
             _check_yaml_depth(front, path)
         return _HANDLER.load(front, Loader=_TextDateLoader)
     except yaml.MarkedYAMLError as exc:
+        if "nesting depth" in (exc.problem or ""):  # PyYAML 6.0.4 and later stop deep nesting too
+            raise ArticleError(path, "front matter is nested too deeply") from None
         mark, problem = exc.problem_mark, exc.problem or exc.context or "cannot be parsed"
         where = f"line {mark.line + first_line}, column {mark.column + 1}: " if mark else ""
         raise ArticleError(path, f"front matter is not valid YAML ({where}{problem})") from None
