@@ -254,7 +254,7 @@ def tantivy_query(text: str) -> str:
 # --- child processes: builds and query runs ----------------------------------------------
 
 def corpus_files(corpus: Path) -> list[Path]:
-    from search.indexing import scan_corpus
+    from search.scanning import scan_corpus
     return [corpus / state.path for _, state in sorted(scan_corpus(corpus, []).items())]
 
 

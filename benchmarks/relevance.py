@@ -43,7 +43,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 import search  # noqa: E402
-from search.indexing import ARTICLE_SUFFIXES, update_index  # noqa: E402
+from search.indexing import update_index  # noqa: E402
+from search.scanning import ARTICLE_SUFFIXES  # noqa: E402
 
 RETRIEVE = 1000
 CUTOFF = 10
