@@ -47,6 +47,9 @@ from .whoosh_fixes import create_whoosh, open_whoosh
 if TYPE_CHECKING:
     from .articles import Article
 
+# Why a draft is skipped; remembered like any skip, but not when drafts are asked for.
+DRAFT_SKIP = "draft: true (use --drafts to index drafts)"
+
 # From this many files to read, worker processes read and write them (see ``segments``); below
 # it, starting them (about a second) costs more than they save.
 PARALLEL_THRESHOLD = 1000
@@ -162,8 +165,9 @@ def _apply_changes(
         known = held.get(key)
         if known and known.size == state.size and known.mtime_ns == state.mtime_ns:
             summary.unchanged += 1
-        elif _still_skipped(remembered.get(key), state, held, on_disk):
-            summary.skipped.append(Skip(key, remembered[key].reason, repeated=True))
+        elif _still_skipped(remembered.get(key), state, held, on_disk, include_drafts):
+            memory = remembered[key]  # remembered again: it stays skipped until the file changes
+            summary.skipped.append(Skip(key, memory.reason, repeated=True, remember=True, winner=memory.winner))
         else:
             to_read.append(key)
     jobs = _jobs(to_read, str(corpus), held, on_disk)
@@ -194,11 +198,13 @@ def _jobs(keys: list[str], root: str, held: dict[str, IndexedFile], on_disk: dic
         yield key, os.path.join(root, on_disk[key].path), root, known.digest if known else None
 
 
-def _still_skipped(memory: storage.SkipMemory | None, state: FileState,
-                   held: dict[str, IndexedFile], on_disk: dict[str, FileState]) -> bool:
+def _still_skipped(memory: storage.SkipMemory | None, state: FileState, held: dict[str, IndexedFile],
+                   on_disk: dict[str, FileState], include_drafts: bool) -> bool:
     """Whether a file skipped before can be skipped again without reading it."""
     if memory is None or (memory.size, memory.mtime_ns) != (state.size, state.mtime_ns):
         return False
+    if memory.reason == DRAFT_SKIP:  # with --drafts it is indexed after all
+        return not include_drafts
     if not memory.winner:
         return True
     # A duplicate stays skipped only while the copy that beat it is indexed and unchanged.
@@ -263,7 +269,7 @@ def _collect_articles(
         if article.warnings:
             summary.warnings.extend(Skip(result.key, warning) for warning in article.warnings)
         if article.draft and not include_drafts:
-            summary.skipped.append(Skip(result.key, "draft: true (use --drafts to index drafts)"))
+            summary.skipped.append(Skip(result.key, DRAFT_SKIP, remember=True))
             batch.retired.append(result.key)
             continue
         # Only what deciding and writing need is kept, not the whole reading.

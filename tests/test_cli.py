@@ -245,3 +245,19 @@ def test_updates_after_adding_only_undated_articles_keep_working(tmp_path: Path,
     assert stats.returncode == 0 and json.loads(stats.stdout)["articles"] == 7, stats.stderr
     found = newsearch("search", "comet", "--index", index, "--json")
     assert [hit["date"] for hit in json.loads(found.stdout)["hits"]] == [None]
+
+
+def test_watch_is_quiet_while_nothing_changes_even_with_a_draft(tmp_path: Path, tiny_corpus: Path) -> None:
+    """A draft was reported as a new skip on every pass: a line every interval, forever."""
+    (tiny_corpus / "draft.md").write_text(article_text("Draft", "<p>Not yet.</p>", draft=True))
+    watcher = subprocess.Popen([sys.executable, "-m", "search", "index", str(tiny_corpus), "--index", str(tmp_path / "ix"),
+                                "--watch", "--interval", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout is not None and "6 added" in watcher.stdout.readline()
+        time.sleep(1.5)  # about a dozen passes with nothing new
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        rest, errors = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0
+    assert rest == ""
+    assert errors.count("draft.md") == 1  # the first run's report only

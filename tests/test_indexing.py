@@ -127,6 +127,24 @@ def test_drafts_are_indexed_on_request(tmp_path: Path, tiny_corpus: Path) -> Non
     assert summary.total == 7
 
 
+def test_an_unchanged_draft_is_not_read_again_until_drafts_are_asked_for(tmp_path: Path, tiny_corpus: Path,
+                                                                         monkeypatch) -> None:
+    """A draft was read and reported as a new skip on every run (``--watch`` printed a line for it
+    at every interval); now it is remembered like any skipped file."""
+    (tiny_corpus / "draft.md").write_text(article_text("Draft", "<p>Not yet published zebras.</p>", draft=True))
+    first = update_index(index_of(tmp_path), tiny_corpus)
+    assert [(s.path, s.repeated) for s in first.skipped] == [("draft.md", False)]
+    import search.indexing as indexing
+    read: list[str] = []
+    original = indexing.read_file
+    monkeypatch.setattr(indexing, "read_file", lambda job: read.append(job[0]) or original(job))
+    for _run in range(2):
+        again = update_index(index_of(tmp_path), tiny_corpus)
+        assert [(s.path, s.repeated) for s in again.skipped] == [("draft.md", True)] and read == []
+    with_drafts = update_index(index_of(tmp_path), tiny_corpus, include_drafts=True)
+    assert (with_drafts.added, with_drafts.skipped, read) == (1, [], ["draft.md"])
+
+
 def test_rebuild_publishes_a_new_generation(tmp_path: Path, tiny_corpus: Path) -> None:
     update_index(index_of(tmp_path), tiny_corpus)
     first = current_generation(index_of(tmp_path))
@@ -161,11 +179,13 @@ def test_unchanged_bad_files_are_not_read_again(tmp_path: Path, tiny_corpus: Pat
     monkeypatch.setattr(indexing, "read_file", lambda job: read.append(job[0]) or original(job))
     second = update_index(index_of(tmp_path), tiny_corpus)
     assert [(s.path, s.repeated) for s in second.skipped] == [("broken.md", True)]
+    third = update_index(index_of(tmp_path), tiny_corpus)  # was read again: a repeat was forgotten
+    assert [(s.path, s.repeated) for s in third.skipped] == [("broken.md", True)]
     assert read == []
     (tiny_corpus / "broken.md").write_text(article_text("Fixed now", "<p>Repaired text about zebras.</p>"))
     touch_later(tiny_corpus / "broken.md")
-    third = update_index(index_of(tmp_path), tiny_corpus)
-    assert third.added == 1 and third.skipped == []
+    fixed = update_index(index_of(tmp_path), tiny_corpus)
+    assert fixed.added == 1 and fixed.skipped == []
 
 
 def test_a_bad_new_version_keeps_the_last_good_one(tmp_path: Path, tiny_corpus: Path) -> None:
