@@ -41,7 +41,8 @@ def _check_encodable(text: str) -> None:
 
 
 def check_syntax(text: str) -> None:
-    """Raise ``QueryError`` for an unbalanced double quote or parenthesis, naming the column."""
+    """Raise ``QueryError`` for an unbalanced double quote or parenthesis, or a field name with
+    nothing after its colon (Whoosh searched ``title:`` as the word "title"), naming the column."""
     depth_positions: list[int] = []
     quote_at = -1
     for position, char in enumerate(text):
@@ -50,6 +51,8 @@ def check_syntax(text: str) -> None:
                 quote_at = -1
         elif char == '"':
             quote_at = position
+        elif char == ":":
+            _check_field_has_a_value(text, position)
         elif char == "(":
             depth_positions.append(position)
         elif char == ")":
@@ -115,6 +118,21 @@ class DateSpanPlugin(Plugin):  # type: ignore[misc]
         if start is not None and end is not None and start >= end:
             raise QueryError(f"empty date range: {node.start!r} is not before {node.end!r}")
         return dates.Span(start, end)
+
+
+def _check_field_has_a_value(text: str, colon: int) -> None:
+    """Raise ``QueryError`` when the colon at ``colon`` ends a field name and nothing follows it."""
+    if colon + 1 < len(text) and not text[colon + 1].isspace() and text[colon + 1] != ")":
+        return
+    start = colon
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    name = text[start:colon].lower()
+    if name not in FIELD_ALIASES or (start > 0 and not (text[start - 1].isspace() or text[start - 1] in "(+-")):
+        return
+    example = "date:2026-01" if FIELD_ALIASES[name] == "date" else f"{name}:word"
+    raise QueryError(f"'{name}:' at column {start + 1} of {text!r} has nothing after it; "
+                     f"write the value right after the colon, e.g. {example}")
 
 
 def _aliases() -> dict[str, list[str]]:

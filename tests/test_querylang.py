@@ -22,6 +22,22 @@ def test_check_syntax_accepts_balanced_text() -> None:
     check_syntax('(a OR "b (c")')  # a parenthesis inside a phrase does not count
 
 
+@pytest.mark.parametrize("bad, where", [("title:", "'title:' at column 1 .* e.g. title:word"),
+                                        ("fire tag: court", "'tag:' at column 6"),
+                                        ("(fire OR DATE:)", "'date:' at column 10 .* e.g. date:2026-01"),
+                                        ("-source:", "'source:' at column 2")])
+def test_a_field_with_nothing_after_its_colon_is_named(bad: str, where: str) -> None:
+    """Whoosh searched ``title:`` as the word "title" (and ``tag: court`` as two words)."""
+    with pytest.raises(search.QueryError, match=where):
+        check_syntax(bad)
+
+
+@pytest.mark.parametrize("good", ['"title:"', "title:fire", "http://example.org", "nofield: x", "a:b", "10:30",
+                                  'date:"last week"', "title:(fire OR flood)"])
+def test_a_colon_that_ends_no_field_name_is_left_to_the_parser(good: str) -> None:
+    check_syntax(good)
+
+
 @settings(max_examples=2000, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
 def test_parser_never_raises_anything_but_query_error(text: str) -> None:
