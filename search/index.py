@@ -99,6 +99,7 @@ class Index:
                     self._whoosh = open_whoosh(str(generation))
                 except Exception as error:  # Whoosh reports damage with many exception types.
                     raise storage.damaged_index(self.path, error) from None
+                storage.use_stems(generation)
                 self._generation = generation
             return self._whoosh
 

@@ -158,6 +158,7 @@ def _apply_changes(
 ) -> UpdateSummary:
     summary = UpdateSummary()
     generation = Path(ix.storage.folder)
+    storage.use_stems(generation)
     on_disk = scan_corpus(corpus, summary.skipped)
     remembered = storage.read_skips(generation)
     to_read = []  # keys only: a job per file of a big corpus is built when it is handed out
@@ -186,6 +187,7 @@ def _apply_changes(
     if batch.winners or removed or any(key in held for key in batch.retired):
         _write(ix, batch, removed, held, on_disk, summary, segments)
     storage.write_skips(generation, _skips_to_remember(summary, on_disk))
+    storage.save_stems(generation)
     with ix.searcher() as searcher:
         summary.total = searcher.doc_count()
     return summary

@@ -25,14 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from whoosh.writing import SegmentWriter
 
 from . import sorted_runs  # noqa: F401  (applied on import: see the module)
-from .analysis import spelling_words
+from .analysis import known_stems, remember_stems, spelling_words
 from .errors import ArticleError
 from .schema import SPELLING_FIELDS
+from .storage import use_stems
 from .whoosh_fixes import open_whoosh
 
 if TYPE_CHECKING:
@@ -266,7 +268,8 @@ class SegmentWorkers:
                 if kind == "error":
                     raise payload
                 if kind == "segment":
-                    segments[number] = payload
+                    segments[number], stems = payload
+                    remember_stems(stems)  # for the stem file the main process writes
                     continue
                 queued[id(connection)] -= 1
                 keys = in_flight[id(connection)].popleft()
@@ -285,10 +288,11 @@ def _worker_main(connection: Connection, folder: str, include_drafts: bool, limi
     try:
         # No Whoosh lock: the main process holds newsearch's writer lock for the whole run.
         writer = SegmentWriter(open_whoosh(folder), _lk=False, limitmb=limit_mb)
+        use_stems(Path(folder))
         spelling = SpellingLists()
         while (chunk := connection.recv()) is not None:
             connection.send(("results", [_write_one(writer, spelling, job, include_drafts) for job in chunk]))
-        connection.send(("segment", finish_segment(writer)))
+        connection.send(("segment", (finish_segment(writer), known_stems())))
     except (EOFError, BrokenPipeError):
         return  # the main process is gone; its next commit removes what this one wrote
     except BaseException as error:  # reported to the main process, which raises it

@@ -4,7 +4,8 @@ Layout of an index directory::
 
     index/
       CURRENT        name of the generation searches open ("gen-0003")
-      gen-0003/      a complete Whoosh index plus meta.json (schema version, corpus root)
+      gen-0003/      a complete Whoosh index plus meta.json (schema version, corpus root),
+                     skipped.json (files skipped, not read again) and stems.json (see read_stems)
       writer.lock    held (flock) by the one process that is writing
 
 Parts:
@@ -14,6 +15,9 @@ Parts:
 - ``new_generation`` / ``publish``: a rebuild writes a fresh generation and swaps ``CURRENT``
   with an atomic rename, so searches never see a half-built index; the previous generation is
   kept one round so searches already running on it finish.
+- ``read_skips`` / ``write_skips`` and ``read_stems`` / ``write_stems``: what writers keep beside
+  the Whoosh files: the files skipped (not read again while unchanged) and the stem of every
+  word they analyzed (a search whose words are all there need not import NLTK).
 - ``writer_lock``: one writer at a time; the kernel releases the lock when a writer dies, so a
   killed process never leaves a stale lock behind.
 """
@@ -28,14 +32,18 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import analysis
 from .errors import IndexDamagedError, IndexLockedError, IndexNotFoundError
 from .schema import SCHEMA_VERSION
 
 CURRENT_FILE = "CURRENT"
 SKIPS_FILE = "skipped.json"
+STEMS_FILE = "stems.txt"
+STEMS_HEADER = "newsearch stems 1"
 LOCK_FILE = "writer.lock"
 META_FILE = "meta.json"
 GENERATION_PREFIX = "gen-"
@@ -122,6 +130,51 @@ def write_skips(generation: Path, skips: dict[str, SkipMemory]) -> None:
     data = {path: [m.size, m.mtime_ns, m.reason, m.winner] for path, m in skips.items()}
     tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, generation / SKIPS_FILE)
+
+
+def read_stems(generation: Path) -> dict[str, str]:
+    """The word -> stem pairs the generation's writers computed (``analysis.snowball_stem``);
+    empty when there are none or the file cannot be read (words are then stemmed by NLTK).
+
+    The file is a header line, then ``word stem`` lines, read with one ``split``: a search reads
+    it, and Reuters' 58,000 words took 12 ms so, against 22 ms for ``json.loads`` of the same.
+    """
+    try:
+        header, _, body = (generation / STEMS_FILE).read_text(encoding="utf-8").partition("\n")
+    except (OSError, ValueError):
+        return {}
+    tokens = body.split()
+    if header != STEMS_HEADER or len(tokens) % 2:
+        return {}
+    pairs = iter(tokens)
+    return dict(zip(pairs, pairs))
+
+
+def write_stems(generation: Path, stems: dict[str, str]) -> None:
+    """Keep word -> stem pairs with the generation (atomically, like the metadata); a pair with
+    whitespace in it (the tokenizer makes none) is left out, as the file could not hold it."""
+    lines = [f"{word} {stem}\n" for word, stem in stems.items() if word.split() == [word] and stem.split() == [stem]]
+    tmp = generation / (STEMS_FILE + ".tmp")
+    tmp.write_text(STEMS_HEADER + "\n" + "".join(lines), encoding="utf-8")
+    os.replace(tmp, generation / STEMS_FILE)
+
+
+def use_stems(generation: Path) -> None:
+    """Let ``analysis.snowball_stem`` find words in the generation's stem file before NLTK."""
+    analysis.add_stem_source(str(generation / STEMS_FILE), partial(read_stems, generation))
+
+
+def save_stems(generation: Path) -> None:
+    """Add the stems this process knows (``analysis.known_stems``: those of every word it
+    analyzed, read from a file or computed) to the generation's file, if it lacks any."""
+    known = analysis.known_stems()
+    if not known:
+        return
+    stems = read_stems(generation)
+    if known.items() <= stems.items():
+        return
+    stems.update(known)
+    write_stems(generation, stems)
 
 
 def make_root(root: Path) -> None:

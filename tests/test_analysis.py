@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.analysis import CompositeAnalyzer
 
+from search import analysis
 from search.analysis import STOP_WORDS, analyze, label_analyzer, snowball_stem, text_analyzer
 
 
@@ -122,3 +124,25 @@ def test_words_matching_are_the_words_whose_word_term_is_wanted(text: str, wante
     analyzer.word_positions(text)  # stop words and stems now in the cache
     assert analyzer.words_matching(words, wanted) == expected
     assert text_analyzer().words_matching(words, wanted) == expected  # from an empty cache
+
+
+@pytest.fixture
+def fresh_stems(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stems known or waiting to be read (the module's state is per process)."""
+    monkeypatch.setattr(analysis, "_stems", {})
+    monkeypatch.setattr(analysis, "_sources", {})
+
+
+def test_a_stem_source_is_read_once_and_before_nltk(fresh_stems: None) -> None:
+    loads: list[str] = []
+    analysis.add_stem_source("stems.txt", lambda: loads.append("read") or {"harbours": "harbour-from-the-file"})
+    assert snowball_stem("harbours") == "harbour-from-the-file"  # the file's answer: NLTK not asked
+    assert snowball_stem("running") == "run"  # not in the file: NLTK
+    assert snowball_stem("harbours") == "harbour-from-the-file" and loads == ["read"]
+    assert analysis.known_stems() == {"harbours": "harbour-from-the-file", "running": "run"}
+
+
+def test_stems_a_worker_computed_are_known(fresh_stems: None) -> None:
+    analysis.remember_stems({"strikes": "strike-from-a-worker"})
+    assert snowball_stem("strikes") == "strike-from-a-worker"
+    assert analysis.known_stems() == {"strikes": "strike-from-a-worker"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -409,3 +411,36 @@ def test_snippets_option_sets_the_fragments_per_hit(tiny_index: search.Index) ->
     for wrong in (-1, 11):
         with pytest.raises(search.QueryError, match="snippets"):
             tiny_index.search("strike", snippets=wrong)
+
+
+_SEARCH_IN_A_NEW_PROCESS = """
+import json, sys, search
+hits = search.open_index(sys.argv[1]).search(sys.argv[2], limit=20).hits
+print(json.dumps([[hit.id, round(hit.score, 9), [s.text for s in hit.snippets]] for hit in hits]))
+print("nltk" in sys.modules)
+"""
+
+
+def test_a_search_of_known_words_needs_no_nltk_and_finds_the_same(tmp_path: Path) -> None:
+    """The index keeps the stem of every word it analyzed (stems.txt): a new process searching
+    words the index has seen does not import NLTK (half of a command-line search's time)."""
+    from nltk.stem.snowball import SnowballStemmer
+
+    from .conftest import SAMPLE_CORPUS
+    update_index(tmp_path / "ix", SAMPLE_CORPUS)
+    generation = storage.current_generation(tmp_path / "ix")
+    stems = storage.read_stems(generation)
+    stemmer = SnowballStemmer("english")
+    assert len(stems) > 1000 and all(stemmer.stem(word) == stem for word, stem in stems.items())
+
+    def search_in_a_new_process(query: str) -> tuple[list[object], bool]:
+        done = subprocess.run([sys.executable, "-c", _SEARCH_IN_A_NEW_PROCESS, str(tmp_path / "ix"), query],
+                              capture_output=True, text=True, check=True)
+        found, imported = done.stdout.splitlines()
+        return json.loads(found), imported == "True"
+
+    query = "harbour strikes commuters"  # words of the corpus (another word is stemmed by NLTK)
+    with_stems, imported = search_in_a_new_process(query)
+    assert with_stems and not imported
+    (generation / storage.STEMS_FILE).unlink()
+    assert search_in_a_new_process(query) == (with_stems, True)

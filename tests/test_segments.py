@@ -125,3 +125,13 @@ def test_a_reuters_sized_batch_gets_the_whole_buffer_and_a_huge_one_a_smaller_on
     # Half of Reuters (21,578 files) is 201 MB of postings by Whoosh's estimate: it must not spill.
     assert worker_limit_mb(21_578) == WRITER_LIMIT_MB >= 201 * 1.2
     assert worker_limit_mb(431_560) == LARGE_BATCH_LIMIT_MB < WRITER_LIMIT_MB  # 20 x: within ~1 GB
+
+
+def test_the_stems_workers_computed_reach_the_stem_file(tmp_path: Path, through_workers: None,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from search import analysis
+    monkeypatch.setattr(analysis, "_stems", {})  # this process knows no stem: the workers' come back
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    update_index(tmp_path / "ix", corpus)
+    stems = storage.read_stems(storage.current_generation(tmp_path / "ix"))
+    assert {"harbour": "harbour", "commuters": "commut"}.items() <= stems.items()

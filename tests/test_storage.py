@@ -213,3 +213,12 @@ def test_searches_during_an_update_see_a_committed_state(tmp_path: Path) -> None
         searcher.join()
     assert errors == []
     assert seen <= {0, 300} and 300 in seen
+
+
+def test_stems_are_kept_and_a_file_that_cannot_be_read_gives_none(tmp_path: Path) -> None:
+    storage.write_stems(tmp_path, {"harbours": "harbour", "café": "café", "two words": "x", "y": "z z"})
+    assert storage.read_stems(tmp_path) == {"harbours": "harbour", "café": "café"}  # whitespace left out
+    for damaged in (b"", b"newsearch stems 1\nharbours", b"other header\nharbours harbour\n", b"\xff\xfe\x00"):
+        (tmp_path / storage.STEMS_FILE).write_bytes(damaged)
+        assert storage.read_stems(tmp_path) == {}
+    assert storage.read_stems(tmp_path / "missing") == {}
