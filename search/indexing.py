@@ -166,7 +166,7 @@ def _apply_changes(
         known = held.get(key)
         if known and known.size == state.size and known.mtime_ns == state.mtime_ns:
             summary.unchanged += 1
-        elif _still_skipped(remembered.get(key), state, held, on_disk, include_drafts):
+        elif _still_skipped(key, state, remembered, held, on_disk, include_drafts):
             memory = remembered[key]  # remembered again: it stays skipped until the file changes
             summary.skipped.append(Skip(key, memory.reason, repeated=True, remember=True, winner=memory.winner))
         else:
@@ -186,6 +186,7 @@ def _apply_changes(
         batch = _collect_articles(read_here(jobs, len(to_read), progress), on_disk, include_drafts, summary)
     if batch.winners or removed or any(key in held for key in batch.retired):
         _write(ix, batch, removed, held, on_disk, summary, segments)
+    summary.skipped = _name_final_winners(summary.skipped)
     storage.write_skips(generation, _skips_to_remember(summary, on_disk))
     storage.save_stems(generation)
     with ix.searcher() as searcher:
@@ -200,18 +201,25 @@ def _jobs(keys: list[str], root: str, held: dict[str, IndexedFile], on_disk: dic
         yield key, os.path.join(root, on_disk[key].path), root, known.digest if known else None
 
 
-def _still_skipped(memory: storage.SkipMemory | None, state: FileState, held: dict[str, IndexedFile],
-                   on_disk: dict[str, FileState], include_drafts: bool) -> bool:
+def _still_skipped(key: str, state: FileState, remembered: dict[str, storage.SkipMemory],
+                   held: dict[str, IndexedFile], on_disk: dict[str, FileState], include_drafts: bool) -> bool:
     """Whether a file skipped before can be skipped again without reading it."""
+    memory = remembered.get(key)
     if memory is None or (memory.size, memory.mtime_ns) != (state.size, state.mtime_ns):
         return False
     if memory.reason == DRAFT_SKIP:  # with --drafts it is indexed after all
         return not include_drafts
     if not memory.winner:
         return True
-    # A duplicate stays skipped only while the copy that beat it is indexed and unchanged.
+    # A duplicate stays skipped only while the copy that beat it is indexed as it was: unchanged,
+    # or kept at its last good version while its file stays unreadable (skipped, unchanged).
     winner, winner_state = held.get(memory.winner), on_disk.get(memory.winner)
-    return bool(winner and winner_state and (winner.size, winner.mtime_ns) == (winner_state.size, winner_state.mtime_ns))
+    if winner is None or winner_state is None:
+        return False
+    if (winner.size, winner.mtime_ns) == (winner_state.size, winner_state.mtime_ns):
+        return True
+    kept = remembered.get(memory.winner)
+    return bool(kept and not kept.winner and (kept.size, kept.mtime_ns) == (winner_state.size, winner_state.mtime_ns))
 
 
 def _skips_to_remember(summary: UpdateSummary, on_disk: dict[str, FileState]) -> dict[str, storage.SkipMemory]:
@@ -302,9 +310,30 @@ def _timestamp(date: datetime | None) -> float:
     return date.timestamp() if date else float("-inf")
 
 
-def _duplicate_skip(loser: str, winner: str) -> Skip:
+def _duplicate_skip(loser: str, winner: str, repeated: bool = False) -> Skip:
     return Skip(loser, f"duplicate of {winner} (same link; the newer date or newer file wins)",
-                remember=True, winner=winner)
+                repeated=repeated, remember=True, winner=winner)
+
+
+def _name_final_winners(skipped: list[Skip]) -> list[Skip]:
+    """Make each duplicate name the copy that is indexed: the one it lost to may have lost in
+    turn in the same run (to a copy read later, or to one newer than a remembered winner).
+
+    An unreadable file whose last good version lost is reported (and remembered) as unreadable
+    only: that is why it is skipped, whatever copy is indexed.
+    """
+    beaten_by = {skip.path: skip.winner for skip in skipped if skip.winner}
+    unreadable = {skip.path for skip in skipped if not skip.winner}
+    named = []
+    for skip in skipped:
+        if skip.winner and skip.path in unreadable:
+            continue
+        winner, seen = skip.winner, {skip.path}
+        while winner in beaten_by and winner not in seen:  # the order is strict: no cycle, but be safe
+            seen.add(winner)
+            winner = beaten_by[winner]
+        named.append(skip if winner == skip.winner else _duplicate_skip(skip.path, winner, skip.repeated))
+    return named
 
 
 def _write(
@@ -318,7 +347,10 @@ def _write(
 ) -> None:
     """Apply the batch in one commit: deletions, then the winners (written here, or kept from
     the workers' ``segments``, whose other documents are marked deleted)."""
-    holder_of = {indexed.id: key for key, indexed in held.items() if key in on_disk}
+    # The files whose indexed version stays as it is: one read again in this run (a winner, a
+    # loser, a draft) has its new reading decided in the batch, and its old one goes.
+    read_again = {winner.key for winner in batch.winners.values()}.union(batch.retired)
+    holder_of = {indexed.id: key for key, indexed in held.items() if key in on_disk and key not in read_again}
     spelling = SpellingLists()
     writer = ix.writer(limitmb=WRITER_LIMIT_MB)
     try:

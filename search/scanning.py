@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +69,14 @@ class IndexedFile:
 
     @property
     def date(self) -> datetime | None:
-        """The article's date (naive UTC, as the column holds it), or None if it has none."""
+        """The article's date (aware UTC, as a newly read article's), or None if it has none.
+
+        The column holds naive UTC: compared as it is, its timestamp was taken in local time, so
+        west of UTC a newer duplicate arriving on a later update lost to the indexed copy.
+        """
         when = long_to_datetime(self.date_value)
-        return when if when.year > 1 else None  # 0, the column's default, reads back as year 1
+        # 0, the column's default, reads back as year 1
+        return when.replace(tzinfo=timezone.utc) if when.year > 1 else None
 
 
 def scan_corpus(root: Path, problems: list[Skip]) -> dict[str, FileState]:

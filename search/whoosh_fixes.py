@@ -107,13 +107,14 @@ def _columns_of_every_segment() -> None:
     source) column, so iterating the index's dates came up short and looking one up by document
     number read another segment's, and every update after one that added only undated articles
     failed as "index files are damaged". Each segment's own reader stands in for a missing
-    column with its default value (``EmptyColumnReader``), so every segment is asked.
+    column with its default value (``EmptyColumnReader``), so every segment is asked, also when
+    none of them has the column file (every article undated: the dates were then none at all).
     """
     original = MultiReader.column_reader
 
     def column_reader(self: Any, fieldname: str, column: Any = None, reverse: bool = False,
                       translate: bool = True) -> Any:
-        if not self.has_column(fieldname):  # no segment has it (or the field has no column)
+        if not self.readers or not (column or self.schema[fieldname].column_type):  # no column to ask
             return original(self, fieldname, column, reverse, translate)
         readers = [reader.column_reader(fieldname, column=column, reverse=reverse, translate=translate)
                    for reader in self.readers]

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+
+import pytest
 
 import search
 from search.indexing import update_index
@@ -222,3 +225,153 @@ def test_a_skipped_duplicate_returns_when_the_winner_goes(tmp_path: Path) -> Non
     summary = update_index(index_of(tmp_path), corpus)
     assert all_paths(index_of(tmp_path)) == {"a.md"}
     assert summary.added == 1 and summary.deleted == 1
+
+
+def test_unchanged_bad_files_and_duplicates_are_not_read_again_on_any_later_run(
+        tmp_path: Path, tiny_corpus: Path, monkeypatch) -> None:
+    """Regression (found by the differential test in test_robustness.py): a skip reported as
+    repeated was not remembered again, so every other run read the unchanged file again."""
+    (tiny_corpus / "broken.md").write_text("---\ntitle: [oops\n---\nbody\n")
+    link = "https://news.example.org/a/strike"  # transit-strike.md's, and older: a losing duplicate
+    (tiny_corpus / "copy.md").write_text(article_text("Old copy", "<p>Old.</p>", date="2026-01-01", link=link))
+    update_index(index_of(tmp_path), tiny_corpus)
+    import search.indexing as indexing
+    read: list[str] = []
+    original = indexing.read_file
+    monkeypatch.setattr(indexing, "read_file", lambda job: read.append(job[0]) or original(job))
+    for _ in range(3):
+        summary = update_index(index_of(tmp_path), tiny_corpus)
+        assert sorted((s.path, s.repeated) for s in summary.skipped) == [("broken.md", True), ("copy.md", True)]
+    assert read == []
+
+
+@pytest.mark.parametrize(("zone", "held", "new", "winner"), [
+    ("America/New_York", "2026-01-02", "2026-01-02", "b.md"),  # the same date: the newer file wins
+    ("Asia/Kolkata", "2026-01-02T03:00:00Z", "2026-01-02", "a.md"),  # three hours older: it loses
+])
+def test_duplicates_are_decided_in_utc_whatever_the_local_time_zone(
+        tmp_path: Path, zone: str, held: str, new: str, winner: str) -> None:
+    """Regression (found by the differential test in test_robustness.py): on an update, the
+    indexed copy's date (naive UTC in the index) was compared with the new file's (aware) as if
+    it were local time, so outside UTC an update and a rebuild kept different copies."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    link = "https://news.example.org/story"
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        (corpus / "a.md").write_text(article_text("Story v1", "<p>First.</p>", date=held, link=link))
+        update_index(index_of(tmp_path), corpus)
+        (corpus / "b.md").write_text(article_text("Story v2", "<p>Second.</p>", date=new, link=link))
+        touch_later(corpus / "b.md")
+        summary = update_index(index_of(tmp_path), corpus)
+        rebuilt = update_index(tmp_path / "rebuilt", corpus, rebuild=True)
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+    assert all_paths(index_of(tmp_path)) == all_paths(tmp_path / "rebuilt") == {winner}
+    assert {(s.path, s.reason) for s in summary.skipped} == {(s.path, s.reason) for s in rebuilt.skipped}
+
+
+def test_a_duplicate_names_the_copy_that_is_indexed_even_when_its_winner_lost_too(tmp_path: Path) -> None:
+    """Regression (found by the differential test in test_robustness.py): a copy was reported as
+    the duplicate of the copy that beat it, which could itself lose in the same run (to a copy
+    read later in a build, or to a newer copy added by an update), so the reason named a file
+    that was not indexed, and a build and an update said different things."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    link = "https://news.example.org/story"
+
+    def copy(name: str, day: int) -> None:
+        (corpus / name).write_text(article_text(f"Story {day}", "<p>Text.</p>", date=f"2026-01-{day:02}", link=link))
+
+    for day, name in enumerate(["k.md", "b.md", "x.md", "e.md", "q.md", "a.md"], 1):  # listed in any order
+        copy(name, day)
+    summary = update_index(index_of(tmp_path), corpus)
+    assert all_paths(index_of(tmp_path)) == {"a.md"}
+    assert {s.path: s.reason.split(" (")[0] for s in summary.skipped} == {
+        name: "duplicate of a.md" for name in ["k.md", "b.md", "x.md", "e.md", "q.md"]}
+    copy("new.md", 9)  # beats a.md; the remembered skips named a.md
+    summary = update_index(index_of(tmp_path), corpus)
+    assert all_paths(index_of(tmp_path)) == {"new.md"}
+    assert {s.path: s.reason.split(" (")[0] for s in summary.skipped} == {
+        name: "duplicate of new.md" for name in ["k.md", "b.md", "x.md", "e.md", "q.md", "a.md"]}
+    again = update_index(index_of(tmp_path), corpus)  # and they stay skipped without being read
+    assert all(s.repeated and s.reason.startswith("duplicate of new.md") for s in again.skipped)
+
+
+def test_a_rewritten_copy_is_judged_by_its_new_version_not_the_indexed_one(tmp_path: Path) -> None:
+    """Regression (found by the differential test in test_robustness.py): an update compared a
+    new or returning copy of a story with the indexed version of a file that this same run had
+    read again, so when the indexed copy was rewritten older (or given another link) neither
+    copy was indexed, each reported as the duplicate of the other, until the next update."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    link, other_link = "https://news.example.org/story", "https://news.example.org/other"
+    (corpus / "a.md").write_text(article_text("Story A", "<p>Text.</p>", date="2026-01-02", link=link))
+    (corpus / "b.md").write_text(article_text("Story B", "<p>Text.</p>", date="2026-01-01", link=link))
+    update_index(index_of(tmp_path), corpus)
+    assert all_paths(index_of(tmp_path)) == {"a.md"}
+    # a.md, rewritten with an older date, now loses to b.md.
+    (corpus / "a.md").write_text(article_text("Story A, corrected", "<p>Text.</p>", date="2025-12-31", link=link))
+    touch_later(corpus / "a.md")
+    summary = update_index(index_of(tmp_path), corpus)
+    assert all_paths(index_of(tmp_path)) == {"b.md"}
+    assert [(s.path, s.reason.split(" (")[0]) for s in summary.skipped] == [("a.md", "duplicate of b.md")]
+    # b.md now tells another story; a new, older copy of the first one is the only one left.
+    (corpus / "b.md").write_text(article_text("Story B", "<p>Text.</p>", date="2026-01-03", link=other_link))
+    touch_later(corpus / "b.md")
+    (corpus / "a.md").unlink()
+    (corpus / "c.md").write_text(article_text("Story C", "<p>Text.</p>", date="2020-01-01", link=link))
+    summary = update_index(index_of(tmp_path), corpus)
+    assert all_paths(index_of(tmp_path)) == {"b.md", "c.md"} and summary.skipped == []
+
+
+def _kept_unreadable(tmp_path: Path, date: str | None) -> Path:
+    """A corpus whose one article (dated ``date``) was indexed and then became unreadable:
+    the index keeps its last good version."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "d.md").write_text(article_text("Story D", "<p>Text.</p>", date=date, link="https://news.example.org/s"))
+    update_index(index_of(tmp_path), corpus)
+    (corpus / "d.md").write_text("no front matter\n")
+    touch_later(corpus / "d.md")
+    assert update_index(index_of(tmp_path), corpus).total == 1
+    return corpus
+
+
+def test_an_older_copy_of_a_kept_unreadable_file_is_not_read_again_on_every_run(tmp_path: Path) -> None:
+    """Regression (found by the differential test in test_robustness.py): a duplicate stayed
+    skipped only while its winner's file was unchanged, so the loser to a file kept at its last
+    good version was read again on every run."""
+    corpus = _kept_unreadable(tmp_path, "2026-01-02")
+    (corpus / "a.md").write_text(article_text("Story A", "<p>Text.</p>", date="2019-12-31",
+                                              link="https://news.example.org/s"))
+    first = update_index(index_of(tmp_path), corpus)
+    assert ("a.md", False) in [(s.path, s.repeated) for s in first.skipped]
+    for _ in range(2):
+        again = update_index(index_of(tmp_path), corpus)
+        assert sorted((s.path, s.reason.split(" (")[0], s.repeated) for s in again.skipped) == [
+            ("a.md", "duplicate of d.md", True),
+            ("d.md", "no front matter: the file must start with a '---' line", True)]
+    assert all_paths(index_of(tmp_path)) == {"d.md"}
+
+
+def test_an_unreadable_file_whose_kept_version_loses_is_reported_as_unreadable(tmp_path: Path) -> None:
+    """Regression (found by the differential test in test_robustness.py): when a newer copy
+    replaced the version kept of an unreadable file, the file was reported and remembered as a
+    duplicate of the new copy, not as unreadable (what a rebuild says)."""
+    corpus = _kept_unreadable(tmp_path, None)
+    (corpus / "a.md").write_text(article_text("Story A", "<p>Text.</p>", date="2019-12-31",
+                                              link="https://news.example.org/s"))
+    for _ in range(2):
+        summary = update_index(index_of(tmp_path), corpus)
+        assert all_paths(index_of(tmp_path)) == {"a.md"}
+        assert [(s.path, s.reason) for s in summary.skipped] == [
+            ("d.md", "no front matter: the file must start with a '---' line")]
+    rebuilt = update_index(tmp_path / "rebuilt", corpus, rebuild=True)
+    assert [(s.path, s.reason) for s in rebuilt.skipped] == [(s.path, s.reason) for s in summary.skipped]

@@ -135,3 +135,30 @@ def test_a_column_one_segment_lacks_still_has_a_value_per_document(tmp_path: Pat
                 assert [column[docnum] for docnum in range(reader.doc_count_all())] == expected, name
     again = update_index(tmp_path / "ix", tiny_corpus)  # the update that failed
     assert (again.added, again.unchanged) == (0, 7)
+
+
+def test_an_index_of_only_undated_articles_in_two_segments_can_be_updated(tmp_path: Path) -> None:
+    """Regression (found by the differential test in test_robustness.py): when no segment had a
+    date column (every article undated, written by two updates), the fix above still left the
+    column out, so the index had no dates at all: ``stats()`` raised IndexError and every later
+    update failed as "index files are damaged"."""
+    import search
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.md").write_text(article_text("Comet seen", "<p>A comet.</p>", date=None, source=""))
+    update_index(tmp_path / "ix", corpus)
+    (corpus / "two.md").write_text(article_text("Comet gone", "<p>No comet.</p>", date=None, source=""))
+    assert update_index(tmp_path / "ix", corpus).added == 1  # a second segment, no date column in either
+    ix = open_whoosh(str(storage.current_generation(tmp_path / "ix")))
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        assert len(list(reader.leaf_readers())) == 2 and not reader.has_column("date")
+        for translate in (False, True):
+            column = reader.column_reader("date", translate=translate)
+            assert len(list(column)) == 2
+            assert [column[docnum] for docnum in range(2)] == list(column)
+    with search.open_index(tmp_path / "ix") as index:
+        stats = index.stats()
+        assert (stats.articles, stats.first_date, stats.sources) == (2, None, 0)
+    again = update_index(tmp_path / "ix", corpus)  # the update that failed
+    assert (again.added, again.unchanged) == (0, 2)
