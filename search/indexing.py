@@ -160,14 +160,16 @@ def _apply_changes(
     generation = Path(ix.storage.folder)
     storage.use_stems(generation)
     on_disk = scan_corpus(corpus, summary.skipped)
-    remembered = storage.read_skips(generation)
+    known = _Known(held, on_disk, storage.read_skips(generation), storage.read_rechecked(generation), include_drafts)
     to_read = []  # keys only: a job per file of a big corpus is built when it is handed out
+    rechecked = {}  # remembered again, or the run after this one would read them again
     for key, state in on_disk.items():
-        known = held.get(key)
-        if known and known.size == state.size and known.mtime_ns == state.mtime_ns:
+        if known.as_indexed(key):
             summary.unchanged += 1
-        elif _still_skipped(key, state, remembered, held, on_disk, include_drafts):
-            memory = remembered[key]  # remembered again: it stays skipped until the file changes
+            if key in known.rechecked:
+                rechecked[key] = known.rechecked[key]
+        elif known.still_skipped(key):
+            memory = known.skipped[key]  # remembered again: it stays skipped until the file changes
             summary.skipped.append(Skip(key, memory.reason, repeated=True, remember=True, winner=memory.winner))
         else:
             to_read.append(key)
@@ -188,6 +190,9 @@ def _apply_changes(
         _write(ix, batch, removed, held, on_disk, summary, segments)
     summary.skipped = _name_final_winners(summary.skipped)
     storage.write_skips(generation, _skips_to_remember(summary, on_disk))
+    rechecked.update((key, (on_disk[key].size, on_disk[key].mtime_ns)) for key in batch.rechecked)
+    if rechecked != known.rechecked:
+        storage.write_rechecked(generation, rechecked)
     storage.save_stems(generation)
     with ix.searcher() as searcher:
         summary.total = searcher.doc_count()
@@ -201,25 +206,41 @@ def _jobs(keys: list[str], root: str, held: dict[str, IndexedFile], on_disk: dic
         yield key, os.path.join(root, on_disk[key].path), root, known.digest if known else None
 
 
-def _still_skipped(key: str, state: FileState, remembered: dict[str, storage.SkipMemory],
-                   held: dict[str, IndexedFile], on_disk: dict[str, FileState], include_drafts: bool) -> bool:
-    """Whether a file skipped before can be skipped again without reading it."""
-    memory = remembered.get(key)
-    if memory is None or (memory.size, memory.mtime_ns) != (state.size, state.mtime_ns):
-        return False
-    if memory.reason == DRAFT_SKIP:  # with --drafts it is indexed after all
-        return not include_drafts
-    if not memory.winner:
-        return True
-    # A duplicate stays skipped only while the copy that beat it is indexed as it was: unchanged,
-    # or kept at its last good version while its file stays unreadable (skipped, unchanged).
-    winner, winner_state = held.get(memory.winner), on_disk.get(memory.winner)
-    if winner is None or winner_state is None:
-        return False
-    if (winner.size, winner.mtime_ns) == (winner_state.size, winner_state.mtime_ns):
-        return True
-    kept = remembered.get(memory.winner)
-    return bool(kept and not kept.winner and (kept.size, kept.mtime_ns) == (winner_state.size, winner_state.mtime_ns))
+@dataclass
+class _Known:
+    """What the index and the last run's memory say of the files on disk, asked file by file."""
+
+    held: dict[str, IndexedFile]
+    on_disk: dict[str, FileState]
+    skipped: dict[str, storage.SkipMemory]
+    # Files read again to no change (touched, copied without their times): not read a third time.
+    rechecked: dict[str, tuple[int, int]]
+    include_drafts: bool
+
+    def as_indexed(self, key: str) -> bool:
+        """Whether the file holds what the index has for it, as its size and mtime tell."""
+        indexed, state = self.held.get(key), self.on_disk.get(key)
+        if indexed is None or state is None:
+            return False
+        now = (state.size, state.mtime_ns)
+        return now == (indexed.size, indexed.mtime_ns) or self.rechecked.get(key) == now
+
+    def still_skipped(self, key: str) -> bool:
+        """Whether a file skipped before can be skipped again without reading it."""
+        memory, state = self.skipped.get(key), self.on_disk[key]
+        if memory is None or (memory.size, memory.mtime_ns) != (state.size, state.mtime_ns):
+            return False
+        if memory.reason == DRAFT_SKIP:  # with --drafts it is indexed after all
+            return not self.include_drafts
+        if not memory.winner:
+            return True
+        # A duplicate stays skipped only while the copy that beat it is indexed as it was: unchanged,
+        # or kept at its last good version while its file stays unreadable (skipped, unchanged).
+        if self.as_indexed(memory.winner):
+            return True
+        kept, winner_state = self.skipped.get(memory.winner), self.on_disk.get(memory.winner)
+        return bool(memory.winner in self.held and kept and winner_state and not kept.winner
+                    and (kept.size, kept.mtime_ns) == (winner_state.size, winner_state.mtime_ns))
 
 
 def _skips_to_remember(summary: UpdateSummary, on_disk: dict[str, FileState]) -> dict[str, storage.SkipMemory]:
@@ -252,6 +273,8 @@ class Batch:
     retired: list[str] = field(default_factory=list)
     # Documents workers wrote that must not stay (losing duplicates), as (segment, docnum).
     dropped: set[tuple[int, int]] = field(default_factory=set)
+    # Files read again whose content is the version indexed (only their size or mtime changed).
+    rechecked: list[str] = field(default_factory=list)
 
     def drop(self, winner: Winner) -> None:
         """Note that a reading will not be indexed after all."""
@@ -270,6 +293,7 @@ def _collect_articles(
     for result in results:
         if result.unchanged:
             summary.unchanged += 1
+            batch.rechecked.append(result.key)
             continue
         article = result.article
         if article is None:

@@ -42,6 +42,7 @@ from .schema import SCHEMA_VERSION
 
 CURRENT_FILE = "CURRENT"
 SKIPS_FILE = "skipped.json"
+RECHECKED_FILE = "rechecked.json"
 STEMS_FILE = "stems.txt"
 STEMS_HEADER = "newsearch stems 1"
 LOCK_FILE = "writer.lock"
@@ -130,6 +131,23 @@ def write_skips(generation: Path, skips: dict[str, SkipMemory]) -> None:
     data = {path: [m.size, m.mtime_ns, m.reason, m.winner] for path, m in skips.items()}
     tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, generation / SKIPS_FILE)
+
+
+def read_rechecked(generation: Path) -> dict[str, tuple[int, int]]:
+    """Files whose size or mtime changed but whose content the last run found to be the indexed
+    version, as path -> (size, mtime_ns); empty when unknown (they are then read again)."""
+    try:
+        raw = json.loads((generation / RECHECKED_FILE).read_text(encoding="utf-8"))
+        return {str(path): (int(size), int(mtime_ns)) for path, (size, mtime_ns) in raw.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def write_rechecked(generation: Path, rechecked: dict[str, tuple[int, int]]) -> None:
+    """Remember the files read again to no change (atomically, like the metadata)."""
+    tmp = generation / (RECHECKED_FILE + ".tmp")
+    tmp.write_text(json.dumps({path: list(state) for path, state in rechecked.items()}), encoding="utf-8")
+    os.replace(tmp, generation / RECHECKED_FILE)
 
 
 def read_stems(generation: Path) -> dict[str, str]:

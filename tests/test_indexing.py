@@ -69,6 +69,36 @@ def test_touched_but_identical_file_is_not_reindexed(tmp_path: Path, tiny_corpus
     assert (summary.updated, summary.unchanged) == (0, 6)
 
 
+def test_a_touched_file_and_its_losing_duplicate_are_read_once_not_on_every_run(
+        tmp_path: Path, tiny_corpus: Path, monkeypatch) -> None:
+    """A file copied without its times (or touched) has the indexed content under a new mtime:
+    one read finds that out, and later runs take its word for it, as for an unchanged file."""
+    link = "https://news.example.org/a/strike"  # transit-strike.md's, and older: a losing duplicate
+    (tiny_corpus / "copy.md").write_text(article_text("Old copy", "<p>Old.</p>", date="2026-01-01", link=link))
+    update_index(index_of(tmp_path), tiny_corpus)
+    touch_later(tiny_corpus / "transit-strike.md")
+    import search.indexing as indexing
+    read: list[str] = []
+    original = indexing.read_file
+    monkeypatch.setattr(indexing, "read_file", lambda job: read.append(job[0]) or original(job))
+    summary = update_index(index_of(tmp_path), tiny_corpus)
+    assert (summary.changed, summary.unchanged) == (0, 6)
+    assert sorted(read) == ["copy.md", "transit-strike.md"]  # the duplicate's winner changed mtime
+    read.clear()
+    for _ in range(2):
+        summary = update_index(index_of(tmp_path), tiny_corpus)
+        assert (summary.changed, summary.unchanged) == (0, 6)
+        assert [(s.path, s.repeated) for s in summary.skipped] == [("copy.md", True)]
+    assert read == []
+    # A real change after the touch is still seen.
+    path = tiny_corpus / "transit-strike.md"
+    path.write_text(path.read_text().replace("</p>", " Talks resume on Monday.</p>", 1))
+    touch_later(path)
+    assert update_index(index_of(tmp_path), tiny_corpus).updated == 1
+    with search.open_index(index_of(tmp_path)) as ix:
+        assert [hit.path for hit in ix.search("resume monday").hits] == ["transit-strike.md"]
+
+
 def test_rename_is_a_delete_and_an_add(tmp_path: Path, tiny_corpus: Path) -> None:
     update_index(index_of(tmp_path), tiny_corpus)
     (tiny_corpus / "election.md").rename(tiny_corpus / "mayor-debate.md")

@@ -222,3 +222,12 @@ def test_stems_are_kept_and_a_file_that_cannot_be_read_gives_none(tmp_path: Path
         (tmp_path / storage.STEMS_FILE).write_bytes(damaged)
         assert storage.read_stems(tmp_path) == {}
     assert storage.read_stems(tmp_path / "missing") == {}
+
+
+def test_rechecked_files_are_kept_and_a_file_that_cannot_be_read_gives_none(tmp_path: Path) -> None:
+    storage.write_rechecked(tmp_path, {"a.md": (120, 1_700_000_000_123_456_789), "dir/é.md": (0, -5)})
+    assert storage.read_rechecked(tmp_path) == {"a.md": (120, 1_700_000_000_123_456_789), "dir/é.md": (0, -5)}
+    for damaged in (b"", b"[1, 2]", b'{"a.md": 3}', b'{"a.md": [1]}', b'{"a.md": ["x", 2]}', b"\xff\xfe\x00"):
+        (tmp_path / storage.RECHECKED_FILE).write_bytes(damaged)
+        assert storage.read_rechecked(tmp_path) == {}, damaged
+    assert storage.read_rechecked(tmp_path / "missing") == {}
