@@ -4,6 +4,7 @@ Parts:
 - ``SpelledFuzzyPlugin``: the parser plugin that keeps a fuzzy word as typed (not stemmed).
 - ``expand_fuzzy``: each fuzzy word replaced by the indexed words within its edit distance,
   analysed like typed words.
+- ``similar_words``: the indexed words within an edit distance of a word (also for "did you mean").
 - ``MAX_FUZZY_DISTANCE`` and ``SPELLING_FIELDS``.
 """
 from __future__ import annotations
@@ -63,14 +64,14 @@ def _expand_fuzzy(parsed: wq.Query, searcher: Any, found: dict[tuple[str, int, i
                              f"{MAX_FUZZY_DISTANCE} edits (word~ or word~2)")
         key = (parsed.text.lower(), parsed.maxdist, parsed.prefixlength)
         if key not in found:
-            found[key] = _similar_words(searcher, *key)
+            found[key] = similar_words(searcher, *key)
         return _fuzzy_alternatives(parsed, found[key], searcher)
     if not parsed.children():
         return parsed
     return parsed.apply(lambda child: _expand_fuzzy(child, searcher, found))
 
 
-def _similar_words(searcher: Any, text: str, maxdist: int, prefix: int) -> set[str]:
+def similar_words(searcher: Any, text: str, maxdist: int, prefix: int) -> set[str]:
     """The words of the spelling lists within ``maxdist`` edits of ``text``.
 
     Whoosh walks the on-disk term table with a Levenshtein automaton, a binary search of the

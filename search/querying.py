@@ -7,7 +7,7 @@ Parts:
   sorted by date goes through Whoosh's collector.
 
 - ``ranking_query``: what relevance ranks by (fields combined, feedback, the recency boost).
-- Facet counts and "did you mean" (``suggest``).
+- Facet counts; "did you mean" comes from ``spelling``.
 
 What users type becomes a Whoosh query in ``querylang``; how matches are scored (BM25F, fields
 combined, relevance feedback) lives in ``ranking``; fuzzy words in ``fuzzy``.
@@ -35,6 +35,7 @@ from .recency import RecencyBoost, reference_date
 from .results import Hit, Results
 from .schema import SEARCH_FIELDS
 from .snippets import make_snippets, title_spans
+from .spelling import suggest
 
 SORTS = ("relevance", "newest", "oldest")
 
@@ -200,9 +201,6 @@ class _ScoredHit:
 # Facets: the name shown to users and the column that holds the value.
 FACETS = {"source": "source_name", "tag": "tag_list", "month": "month"}
 
-# A corrected query is offered when the query found fewer hits than this.
-SUGGEST_BELOW = 3
-
 
 # Undated articles hold 0 in the date column: oldest first would list them before everything.
 _UNDATED_LAST = sorting.TranslateFacet(lambda when: when or 2 ** 64, sorting.FieldFacet("date"))
@@ -228,37 +226,6 @@ def _facet_counts(results: Any) -> dict[str, dict[str, int]]:
             sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))
         counts[name] = dict(order)
     return counts
-
-
-def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction: wq.Query | None,
-            fields: tuple[str, ...]) -> str | None:
-    """A spelling-corrected query when it would find more than ``text`` did, or when ``text``
-    has a word the index has never seen and the correction finds as much, else None."""
-    unknown = _has_unknown_word(searcher, parsed)
-    if total >= SUGGEST_BELOW and not unknown:
-        return None
-    try:
-        corrected = searcher.correct_query(parsed, text, prefix=1, maxdist=2)
-    except Exception:  # Correction is a nicety; a query it cannot handle just gets none.
-        return None
-    if corrected.string == text:
-        return None
-    # Whoosh's corrected query holds unstemmed words; parse the corrected text like any query.
-    try:
-        better = parse_query(corrected.string, searcher.schema, fields=fields)
-    except QueryError:
-        return None
-    if restriction is not None:
-        better = wq.And([better, restriction])
-    found = len(searcher.search(better, limit=1))
-    return str(corrected.string) if found > total or (unknown and found >= total) else None
-
-
-def _has_unknown_word(searcher: Any, parsed: wq.Query) -> bool:
-    """Whether a plain word of the query occurs in none of the prose fields."""
-    reader = searcher.reader()
-    words = {text for field, text in parsed.iter_all_terms() if field in SEARCH_FIELDS}
-    return any(all(reader.doc_frequency(field, word) == 0 for field in SEARCH_FIELDS) for word in words)
 
 
 def _copy_hit(hit: Any, rank: int, options: SearchOptions) -> Hit:

@@ -48,6 +48,16 @@ def test_exit_status_one_when_nothing_is_found(tmp_path: Path, tiny_corpus: Path
     assert "no results for 'zeppelin'" in missing.stderr
 
 
+def test_a_misspelled_search_says_did_you_mean_on_stderr_and_in_json(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    typo = newsearch("search", "Harbur", "--index", index)
+    assert typo.returncode == 1 and typo.stdout == ""
+    assert typo.stderr.splitlines() == ["no results for 'Harbur'", "did you mean: Harbour"]
+    as_json = newsearch("search", "harbur strke", "--json", "--index", index)
+    assert json.loads(as_json.stdout)["suggestion"] == "harbour strike"
+
+
 def test_exit_status_two_for_a_bad_query_with_one_line(tmp_path: Path, tiny_corpus: Path) -> None:
     index = tmp_path / "ix"
     newsearch("index", tiny_corpus, "--index", index)

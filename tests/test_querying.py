@@ -145,13 +145,6 @@ def test_paging_reports_the_total(tiny_index: search.Index) -> None:
     assert [hit.rank for hit in second.hits] == [3, 4]
 
 
-def test_did_you_mean(tiny_index: search.Index) -> None:
-    results = tiny_index.search("inflaton")
-    assert results.total == 0
-    assert results.suggestion == "inflation"
-    assert tiny_index.search("inflation").suggestion is None
-
-
 def test_facets_count_sources_tags_and_months(tiny_index: search.Index) -> None:
     facets = tiny_index.search("strike OR power", facets=True).facets
     assert facets["source"] == {"https://feeds.harbour.example/rss": 2, "https://feeds.valley.example/rss": 1}
@@ -161,13 +154,6 @@ def test_facets_count_sources_tags_and_months(tiny_index: search.Index) -> None:
 
 def test_a_leading_angle_bracket_is_text_not_a_range(tiny_index: search.Index) -> None:
     assert paths(tiny_index.search("<b> levee")) == ["flood.md"]
-
-
-def test_did_you_mean_for_an_unknown_word_even_when_others_match(tiny_index: search.Index) -> None:
-    results = tiny_index.search("levee breech")
-    assert results.total == 1  # "levee" alone matches
-    assert results.suggestion == "levee breach"
-    assert tiny_index.search("levee breach").suggestion is None
 
 
 def test_fuzzy_words_are_matched_as_typed_not_stemmed(tiny_index: search.Index) -> None:
@@ -180,4 +166,4 @@ def test_fuzzy_words_are_matched_as_typed_not_stemmed(tiny_index: search.Index) 
 def test_an_exclusion_with_a_date_filter_and_a_correction(tiny_index: search.Index) -> None:
     # Found by the fuzz test: Whoosh's exclusion matcher read past an inlined posting list.
     results = tiny_index.search("HARBO NOT FLOO", limit=1, until="2026", fields=["title"])
-    assert results.total == 0 and results.suggestion is not None and "harbour" in results.suggestion
+    assert results.total == 0 and results.suggestion is not None and "harbour" in results.suggestion.lower()
