@@ -47,7 +47,7 @@ FIELD_NAMES = ("title", "description", "desc", "body", "text", "tag", "tags", "s
 
 HELP = """\
 Type a query to search it (the query language is in the README); Enter on an empty line shows
-the next page. Commands (any unambiguous prefix works, e.g. :n, :o 3):
+the next page, or searches the spelling "did you mean" just offered. Commands (any unambiguous prefix works, e.g. :n, :o 3):
   :next, :prev                    the next or previous page of results
   :open N                         read hit N in full (in a pager on a terminal)
   :related N                      articles like hit N
@@ -86,6 +86,8 @@ class Session:
     recent: bool | float = False  # the API's ``recent``: off, on, or a half-life in days
     json: bool = False
     shown: Results | None = None
+    # The spelling shown under the last results, when Enter would search it (no next page).
+    suggestion: str | None = None
 
     def search(self, query: str, page: int = 1, *, facets: bool = False) -> Results:
         """Run ``query`` with the session's sort and date filters."""
@@ -131,9 +133,12 @@ def show(session: Session, results: Results) -> None:
         note(f"page {results.page} is past the last page ({results.page_count})")
     else:
         note(f"no results for {display.clean(results.query)!r}")
+    more = results.page < results.page_count
+    session.suggestion = results.suggestion if session.interactive and not more else None
     if results.suggestion:
-        note(f"did you mean: {display.clean(results.suggestion)}")
-    if session.interactive and results.page < results.page_count:
+        hint = " (Enter to search for it)" if session.suggestion else ""
+        note(f"did you mean: {display.clean(results.suggestion)}{hint}")
+    if session.interactive and more:
         note(f"(Enter or :next for page {results.page + 1} of {results.page_count})")
 
 
@@ -319,10 +324,14 @@ def command(name: str) -> Callable[[Session, str], None]:
 
 
 def handle(session: Session, line: str) -> None:
-    """Run one line: a ``:command``, a query, or (on a terminal) Enter for the next page."""
+    """Run one line: a ``:command``, a query, or (on a terminal) Enter: the spelling suggested
+    just before, or else the next page."""
     text = line.strip()
+    suggestion, session.suggestion = session.suggestion, None  # offered for the next line only
     if not text:
-        if session.interactive and session.query:
+        if session.interactive and suggestion:
+            run_query(session, suggestion)
+        elif session.interactive and session.query:
             cmd_next(session, "")
     elif text.startswith(":"):
         name, _, arg = text[1:].replace("\t", " ").partition(" ")
@@ -391,7 +400,8 @@ def prompt_loop(session: Session, editor: LineEditor) -> None:
         except EOFError:
             click.echo()
             return
-        editor.remember(line)
+        # Enter on a suggestion searches it: the history keeps what was searched.
+        editor.remember(line if line.strip() or not session.suggestion else session.suggestion)
         if not step(session, line):
             return
 

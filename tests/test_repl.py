@@ -105,6 +105,23 @@ def test_banner_then_results_and_paging(index_dir: Path, tmp_path: Path) -> None
     quit_cleanly(child)
 
 
+def test_enter_after_did_you_mean_searches_the_suggestion_once(index_dir: Path, tmp_path: Path) -> None:
+    child = spawn(index_dir, tmp_path)
+    typo = run(child, "harbuor")
+    assert "no results for 'harbuor'" in typo
+    assert "did you mean: harbour (Enter to search for it)" in typo
+    fixed = run(child, "")
+    assert "result for 'harbour'" in fixed or "results for 'harbour'" in fixed
+    assert "did you mean" not in fixed
+    # Offered for the next line only: after another line, Enter pages the query as before.
+    run(child, "harbuor")
+    run(child, ":help")
+    assert "no more results" in run(child, "")
+    quit_cleanly(child)
+    # The history holds what was searched, not the empty line.
+    assert (tmp_path / "history").read_text().splitlines() == ["harbuor", "harbour", "harbuor", ":help"]
+
+
 def test_open_shows_the_full_text_and_related_lists_articles_like_a_hit(index_dir: Path, tmp_path: Path) -> None:
     child = spawn(index_dir, tmp_path)
     listing = run(child, "mill")
@@ -245,7 +262,7 @@ def test_scripted_bad_line_goes_to_stderr_and_the_rest_runs(index_dir: Path, tmp
 def test_scripted_no_results_and_did_you_mean(index_dir: Path, tmp_path: Path) -> None:
     result = script(index_dir, tmp_path, "harbuor\n")
     assert result.returncode == 0 and result.stdout == ""
-    assert result.stderr.splitlines() == ["no results for 'harbuor'", "did you mean: harbour"]
+    assert result.stderr.splitlines() == ["no results for 'harbuor'", "did you mean: harbour"]  # no Enter hint
 
 
 def test_scripted_json_and_facets(index_dir: Path, tmp_path: Path) -> None:
