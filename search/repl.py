@@ -47,7 +47,8 @@ FIELD_NAMES = ("title", "description", "desc", "body", "text", "tag", "tags", "s
 
 HELP = """\
 Type a query to search it (the query language is in the README); Enter on an empty line shows
-the next page, or searches the spelling "did you mean" just offered. Commands (any unambiguous prefix works, e.g. :n, :o 3):
+the next page, or searches the spelling "did you mean" just offered.
+Commands (any unambiguous prefix works, e.g. :n, :o 3):
   :next, :prev                    the next or previous page of results
   :open N                         read hit N in full (in a pager on a terminal)
   :related N                      articles like hit N
