@@ -163,7 +163,13 @@ def format_summary(summary: Any) -> str:
 def format_stats(stats: Any) -> str:
     """What an index holds, in one line."""
     span = f"{format_date(stats.first_date)} to {format_date(stats.last_date)}" if stats.first_date else "no dates"
-    return f"{stats.articles} articles from {stats.sources} sources, {span} (index {clean(stats.path)})"
+    return (f"{_count(stats.articles, 'article')} from {_count(stats.sources, 'source')}, {span} "
+            f"(index {clean(stats.path)})")
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 article``, ``2 articles``, ``21,578 articles``."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def format_article(article: Any) -> str:

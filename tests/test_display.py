@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime, timezone
 
 import pytest
 
-from search.display import clean, format_hit, want_color, wrap_ranges
+from search.display import clean, format_hit, format_stats, want_color, wrap_ranges
+from search.index import IndexStats
 from search.results import Hit, Snippet
 
 
@@ -55,3 +57,15 @@ def test_colour_decision(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR")
     monkeypatch.setenv("TERM", "dumb")
     assert not want_color("auto", Tty())
+
+
+@pytest.mark.parametrize(("articles", "sources", "dated", "line"), [
+    (1, 1, False, "1 article from 1 source, no dates (index ix)"),
+    (21578, 0, True, "21,578 articles from 0 sources, 2026-01-02 to 2026-03-04 (index ix)"),
+])
+def test_stats_line_counts_in_words(articles: int, sources: int, dated: bool, line: str) -> None:
+    first, last = (datetime(2026, 1, 2, tzinfo=timezone.utc), datetime(2026, 3, 4, tzinfo=timezone.utc)) if dated \
+        else (None, None)
+    stats = IndexStats("ix", "corpus", articles, first, last, sources, "gen-0001", datetime.now(timezone.utc))
+    assert format_stats(stats) == line
+
