@@ -156,13 +156,6 @@ def test_a_leading_angle_bracket_is_text_not_a_range(tiny_index: search.Index) -
     assert paths(tiny_index.search("<b> levee")) == ["flood.md"]
 
 
-def test_fuzzy_words_are_matched_as_typed_not_stemmed(tiny_index: search.Index) -> None:
-    # "temperatues" stems to "temperatu", three edits from "temperatures" in the spelling list;
-    # the word as typed is one edit away.
-    assert paths(tiny_index.search("temperatues~")) == ["heatwave.md"]
-    assert paths(tiny_index.search("evacuted~")) == ["flood.md"]
-
-
 def test_an_exclusion_with_a_date_filter_and_a_correction(tiny_index: search.Index) -> None:
     # Found by the fuzz test: Whoosh's exclusion matcher read past an inlined posting list.
     results = tiny_index.search("HARBO NOT FLOO", limit=1, until="2026", fields=["title"])
