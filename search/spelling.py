@@ -19,7 +19,7 @@ from whoosh import query as wq
 
 from .errors import QueryError
 from .fuzzy import similar_words
-from .querylang import parse_query
+from .querylang import make_parser, parse_query
 from .schema import SEARCH_FIELDS
 
 # A query finding fewer results than this may have a word the index knows corrected as well
@@ -48,7 +48,7 @@ def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction:
     Words are corrected within one edit, or two for a word no article holds; excluded words,
     prefixes, fuzzy words and words with digits or punctuation are left as typed.
     """
-    words = _typed_words(searcher, text, parsed)
+    words = _typed_words(searcher, text, _every_occurrence(searcher, text, parsed, fields))
     unknown = any(word.articles == 0 for word in words)
     if total >= SUGGEST_BELOW and not unknown:
         return None
@@ -68,6 +68,15 @@ def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction:
         better = wq.And([better, restriction])
     found = len(searcher.search(better, limit=1))
     return corrected if found > total or (unknown and found >= total) else None
+
+
+def _every_occurrence(searcher: Any, text: str, parsed: wq.Query, fields: tuple[str, ...]) -> wq.Query:
+    """The query as parsed before Whoosh merges repeated words, so that a word typed twice is
+    corrected in both places (``parsed`` if that cannot be had)."""
+    try:
+        return make_parser(searcher.schema, None, fields).parse(text, normalize=False)
+    except Exception:  # parse_query accepted it; this is only the same parse, unmerged
+        return parsed
 
 
 def _typed_words(searcher: Any, text: str, parsed: wq.Query) -> list[TypedWord]:

@@ -56,6 +56,8 @@ def test_a_correction_keeps_the_rest_of_the_query_and_the_case_typed(words_index
     # No title holds "harbour": only the word searched in every field is corrected.
     assert suggestion(words_index, "title:harbur OR harbur") == "title:harbur OR harbour"
     assert suggestion(words_index, "body:harbur") == "body:harbour"
+    # Whoosh merges a repeated word into one term: each place it was typed is corrected.
+    assert suggestion(words_index, "harbur pilot harbur") == "harbour pilot harbour"
 
 
 def test_excluded_words_prefixes_and_numbers_are_left_as_typed(words_index: search.Index) -> None:
