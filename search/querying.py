@@ -80,7 +80,8 @@ class SearchOptions:
         if self.recent is not None and self.sort != "relevance":
             raise QueryError(f"the recency boost reorders relevance ranking; it cannot be used with sort={self.sort}")
         if self.since and self.until and self.since >= self.until:
-            raise QueryError("--since must be before --until")
+            raise QueryError(f"since (from {self.since:%Y-%m-%d %H:%M}) must be before until "
+                             f"(up to {self.until:%Y-%m-%d %H:%M}): no article could match")
 
 
 def date_filter(options: SearchOptions) -> wq.Query | None:

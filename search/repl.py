@@ -268,11 +268,23 @@ def date_filter(name: str, check: Callable[[str], object]) -> Callable[[Session,
         value = arg.strip() or None
         if value is not None:
             check(value)  # QueryError, shown as one line, for a date the API would refuse
+            refuse_an_empty_span(session, name, value)
         setattr(session, name, value)
         note(f"{name} {display.clean(value)} (:{name} alone clears it)" if value else f"{name} cleared")
         rerun(session)
     handler.__doc__ = f":{name} [DATE]: a date filter that stays until cleared."
     return handler
+
+
+def refuse_an_empty_span(session: Session, name: str, value: str) -> None:
+    """Raise ``UsageError`` when ``:since``/``:until`` set to ``value`` would leave no date between
+    them, so the filter stays as it was instead of every later search failing."""
+    since, until = (value, session.until) if name == "since" else (session.since, value)
+    start, end = (since_bound(since) if since else None), (until_bound(until) if until else None)
+    if start and end and start >= end:
+        raise UsageError(f":{name} {display.clean(value)} leaves no date between since {display.clean(str(since))} "
+                         f"and until {display.clean(str(until))}; {name} stays "
+                         f"{display.clean(getattr(session, name) or 'unset')}")
 
 
 def cmd_facets(session: Session, _arg: str) -> None:

@@ -48,6 +48,15 @@ def test_exit_status_one_when_nothing_is_found(tmp_path: Path, tiny_corpus: Path
     assert "no results for 'zeppelin'" in missing.stderr
 
 
+def test_since_after_until_is_one_line_exit_two(tmp_path: Path, tiny_corpus: Path) -> None:
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    empty = newsearch("search", "strike", "--since", "2026-10", "--until", "2026-08", "--index", index)
+    assert empty.returncode == 2 and empty.stdout == ""
+    assert empty.stderr == ("newsearch: since (from 2026-10-01 00:00) must be before until "
+                            "(up to 2026-09-01 00:00): no article could match\n")
+
+
 def test_a_misspelled_search_says_did_you_mean_on_stderr_and_in_json(tmp_path: Path, tiny_corpus: Path) -> None:
     index = tmp_path / "ix"
     newsearch("index", tiny_corpus, "--index", index)

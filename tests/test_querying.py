@@ -95,6 +95,13 @@ def test_since_and_until_options(tiny_index: search.Index) -> None:
     assert set(found) == {"strike-day-two.md", "bank-rates.md"}
 
 
+@pytest.mark.parametrize(("since", "until"), [("2026-10", "2026-08"), ("2026-08-02", "2026-08-01T12:00:00Z")])
+def test_since_not_before_until_is_a_query_error_naming_both(tiny_index: search.Index, since: str, until: str) -> None:
+    with pytest.raises(search.QueryError, match=r"since \(from 2026-.*\) must be before until \(up to 2026-"):
+        tiny_index.search("strike", since=since, until=until)
+    assert tiny_index.search("strike", since="2026-08", until="2026-08").total >= 0  # one month: fine
+
+
 @pytest.mark.parametrize("bad, words", [
     ('"unclosed phrase', ["unbalanced", "column 1"]),
     ("(strike OR pay", ["unbalanced", "'('"]),

@@ -150,6 +150,11 @@ def test_sort_and_date_filters_persist_until_cleared(index_dir: Path, tmp_path: 
     assert "5 results for 'report'" in str(child.before)
     assert "newsearch: not a date: 'someday'" in run(child, ":since someday")
     assert "5 results for 'report'" in run(child, "report")  # the bad date did not replace the filter
+    # An until before the since is refused, and the filters stay as they were.
+    refused = run(child, ":until 2026-06")
+    assert "newsearch: :until 2026-06 leaves no date between since 2026-07 and until 2026-06; until stays unset" \
+        in refused.replace("\r", "")
+    assert "5 results for 'report'" in run(child, "report")
     cleared = run(child, ":since")
     assert "since cleared" in cleared and "11 results for 'report'" in cleared
     quit_cleanly(child)
