@@ -164,13 +164,13 @@ class Index:
         return _stored_article(stored) if stored else None
 
     def related(self, article_id: str, *, limit: int = 10, highlight: str | None = "text") -> Results:
-        """Articles most like the one with this id (more-like-this on its words)."""
+        """Articles most like the one with this id or path (more-like-this on its words)."""
         searcher = self._searcher()
         docnum = searcher.document_number(id=article_id)
         if docnum is None:
             docnum = searcher.document_number(path=article_id)
         if docnum is None:
-            raise QueryError(f"no article with id {article_id!r}; ids are shown by `newsearch search --json`")
+            raise QueryError(f"no article with id or path {article_id!r} (each hit has both: `id`, `path`)")
         found = searcher.more_like(docnum, "body", top=limit, numterms=25, normalize=True)
         hits = tuple(_related_hit(hit, rank, highlight) for rank, hit in enumerate(found, 1))
         return Results(query=f"related:{article_id}", total=len(hits), page=1, page_count=1,

@@ -167,8 +167,15 @@ def test_related_and_show_commands(tmp_path: Path, tiny_corpus: Path) -> None:
     unknown = newsearch("show", "nope.md", "--index", index)
     assert unknown.returncode == 2
     related = newsearch("related", "https://news.example.org/a/strike", "--index", index, "--json")
-    assert related.returncode in (0, 1)
-    assert all(hit["path"] != "transit-strike.md" for hit in json.loads(related.stdout)["hits"])
+    assert related.returncode == 0
+    hits = json.loads(related.stdout)["hits"]
+    assert hits[0]["path"] == "strike-day-two.md"
+    assert all(hit["path"] != "transit-strike.md" for hit in hits)
+    by_path = newsearch("related", "transit-strike.md", "--index", index, "--json")
+    assert [hit["path"] for hit in json.loads(by_path.stdout)["hits"]] == [hit["path"] for hit in hits]
+    missing = newsearch("related", "nope.md", "--index", index)
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr == "newsearch: no article with id or path 'nope.md' (each hit has both: `id`, `path`)\n"
 
 
 def test_help_documents_every_command() -> None:

@@ -208,7 +208,7 @@ def test_related_excludes_the_article_and_finds_its_topic_first(tiny_index: sear
     assert STRIKE_LINK not in ids
     assert ids[0] == "strike-day-two.md"
     assert "flood.md" not in [hit.id for hit in tiny_index.related("flood.md").hits]
-    with pytest.raises(search.QueryError, match="no article"):
+    with pytest.raises(search.QueryError, match="no article with id or path 'no-such-article'"):
         tiny_index.related("no-such-article")
 
 
