@@ -121,8 +121,12 @@ class DateSpanPlugin(Plugin):  # type: ignore[misc]
 
 
 def _check_field_has_a_value(text: str, colon: int) -> None:
-    """Raise ``QueryError`` when the colon at ``colon`` ends a field name and nothing follows it."""
-    if colon + 1 < len(text) and not text[colon + 1].isspace() and text[colon + 1] != ")":
+    """Raise ``QueryError`` when the colon at ``colon`` ends a field name and nothing follows it
+    (or only a comparison, as in ``date:>=``): Whoosh would search the field's name as a word."""
+    end = colon + 1
+    while end < len(text) and text[end] in "<>=":
+        end += 1
+    if end < len(text) and not text[end].isspace() and text[end] != ")":
         return
     start = colon
     while start > 0 and text[start - 1].isalpha():
@@ -130,9 +134,10 @@ def _check_field_has_a_value(text: str, colon: int) -> None:
     name = text[start:colon].lower()
     if name not in FIELD_ALIASES or (start > 0 and not (text[start - 1].isspace() or text[start - 1] in "(+-")):
         return
-    example = "date:2026-01" if FIELD_ALIASES[name] == "date" else f"{name}:word"
-    raise QueryError(f"'{name}:' at column {start + 1} of {text!r} has nothing after it; "
-                     f"write the value right after the colon, e.g. {example}")
+    written = name + text[colon:end]  # "date:", or with its comparison "date:>="
+    example = written + ("2026-01" if FIELD_ALIASES[name] == "date" else "word")
+    raise QueryError(f"'{written}' at column {start + 1} of {text!r} has nothing after it; "
+                     f"write the value right after it, e.g. {example}")
 
 
 def _aliases() -> dict[str, list[str]]:

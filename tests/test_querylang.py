@@ -25,7 +25,9 @@ def test_check_syntax_accepts_balanced_text() -> None:
 @pytest.mark.parametrize("bad, where", [("title:", "'title:' at column 1 .* e.g. title:word"),
                                         ("fire tag: court", "'tag:' at column 6"),
                                         ("(fire OR DATE:)", "'date:' at column 10 .* e.g. date:2026-01"),
-                                        ("-source:", "'source:' at column 2")])
+                                        ("-source:", "'source:' at column 2"),
+                                        ("date:>", "'date:>' at column 1 .* e.g. date:>2026-01"),
+                                        ("fire title:>= x", "'title:>=' at column 6 .* e.g. title:>=word")])
 def test_a_field_with_nothing_after_its_colon_is_named(bad: str, where: str) -> None:
     """Whoosh searched ``title:`` as the word "title" (and ``tag: court`` as two words)."""
     with pytest.raises(search.QueryError, match=where):
@@ -33,7 +35,8 @@ def test_a_field_with_nothing_after_its_colon_is_named(bad: str, where: str) -> 
 
 
 @pytest.mark.parametrize("good", ['"title:"', "title:fire", "http://example.org", "nofield: x", "a:b", "10:30",
-                                  'date:"last week"', "title:(fire OR flood)"])
+                                  'date:"last week"', "title:(fire OR flood)", "date:>=2026-01", "date:<2026",
+                                  "a:> b"])
 def test_a_colon_that_ends_no_field_name_is_left_to_the_parser(good: str) -> None:
     check_syntax(good)
 
