@@ -84,8 +84,15 @@ _stems: dict[str, str] = {}
 _sources: dict[str, Callable[[], Mapping[str, str]]] = {}
 
 
+# A letter, or an apostrophe (NLTK reads the typographic ones as one): Snowball's rules change
+# nothing else, so a number or a symbol ("1987", "*") is its own stem without asking NLTK.
+_STEMMABLE = re.compile(r"[^\W\d_]|['\u2018\u2019\u201b]").search
+
+
 def snowball_stem(word: str) -> str:
     """Return the Snowball (English) stem of a lower-cased word."""
+    if not _STEMMABLE(word):
+        return word
     stem = _stems.get(word)
     while stem is None and _sources:
         try:

@@ -146,3 +146,24 @@ def test_stems_a_worker_computed_are_known(fresh_stems: None) -> None:
     analysis.remember_stems({"strikes": "strike-from-a-worker"})
     assert snowball_stem("strikes") == "strike-from-a-worker"
     assert analysis.known_stems() == {"strikes": "strike-from-a-worker"}
+
+
+def test_numbers_and_symbols_are_their_own_stems_without_nltk(fresh_stems: None,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``*`` and numbers are not in the stem file; asking NLTK for them imported it."""
+    def no_nltk() -> None:
+        raise AssertionError("NLTK asked")
+    monkeypatch.setattr(analysis, "_english_stemmer", no_nltk)
+    for word in ("1987", "*", "1.5", "٣٤", "$", "_"):
+        assert snowball_stem(word) == word
+    assert analysis.known_stems() == {}  # and the stem file is not filled with them
+    with pytest.raises(AssertionError, match="NLTK asked"):
+        snowball_stem("harbours")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Lu", "Ll", "Lt", "Lm", "Lo", "Cs"),
+                             blacklist_characters="'\u2018\u2019\u201b"), min_size=1, max_size=8))
+def test_nltk_leaves_a_word_without_letters_or_apostrophes_as_it_is(word: str) -> None:
+    """What lets ``snowball_stem`` skip NLTK for such words."""
+    assert analysis._english_stemmer().stem(word) == word
