@@ -9,9 +9,9 @@ and ``ranking``'s, are in ``scores``); OR, AND and exclusions become dict and se
 Known here: terms (BM25), words over several fields (``FieldsTerm``), boosts, the coordination
 bonus of a scaled OR (``CoordMatcher``'s), phrases (``SpanNear2``: the words' scores where
 they follow each other, checked in ``phrases``), prefixes (``MultiTerm``: the words they expand
-to), date ranges scored as constants, ``FeedbackBoost`` bonuses and ``RecencyBoost`` factors. A
-part of a query this module does not know (``Every``, spans, wildcards) is scored by Whoosh's
-own matcher. Every match is scored, so nothing is skipped: Whoosh's collector, once it had its
+to), date ranges scored as constants, ``FeedbackBoost`` bonuses and ``RecencyBoost`` factors,
+``Every`` (``*``, ``title:*``) from the fields' length bytes. A part of a query this module does
+not know (spans, wildcards) is scored by Whoosh's own matcher. Every match is scored, so nothing is skipped: Whoosh's collector, once it had its
 top N, dropped posting lists whose own scores could not reach the N-th even where feedback or
 coordination changed the scores, which lost matches from the total and from the ranking. An
 AND with a date range evaluates the rest of it only within the range's articles (``_Domain``):
@@ -38,6 +38,7 @@ from whoosh.formats import Positions
 
 from .phrases import adjacent, has_positions, in_order, positions_of
 from .postings import Segment
+from .whoosh_fixes import documents_with
 from .ranking import FeedbackBoost, FieldsTerm
 from .recency import RecencyBoost, date_column, recency_factor
 from .scores import FieldList, Scores, best, bm25, coordinate, feedback_bonus, fields_term
@@ -211,6 +212,11 @@ class Evaluator:
             return self._prefix(node, index, counts, domain)
         if node is wq.NullQuery:
             return _Part({}, {} if counts else None, 0)
+        if type(node) is wq.Every:
+            docnums = documents_with(segment.reader, node.fieldname)
+            if docnums is not None:  # each scores its boost, as in Whoosh; no term counts
+                return _restricted(_Part(dict.fromkeys(docnums, node.boost),
+                                         dict.fromkeys(docnums, 0) if counts else None, 0), domain)
         return _restricted(self._whoosh(node, index, counts), domain)
 
     def _term(self, node: wq.Term, segment: Segment, counts: bool, domain: _Domain | None = None) -> _Part:
@@ -445,6 +451,6 @@ def _leaves(node: wq.Query) -> list[wq.Query]:
         return [leaf for sub in node.subqueries for leaf in _leaves(sub)]
     if type(node) is wq.AndNot:
         return _leaves(node.a)
-    if isinstance(node, wq.NumericRange) or node is wq.NullQuery:
+    if isinstance(node, (wq.NumericRange, wq.Every)) or node is wq.NullQuery:
         return []
     return [node]

@@ -23,8 +23,10 @@ from collections.abc import Sequence
 from itertools import accumulate, repeat
 from typing import Any
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.reading import SegmentReader, TermNotFound
+
+from .whoosh_fixes import field_length_bytes
 
 # A block's length in Whoosh's W3 posting lists (``StructFile.write_int``).
 _INT = struct.Struct("!i")
@@ -50,17 +52,9 @@ class Segment:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.offset = offset
-        # The reader lives as long as the searcher; its length columns never change.
-        self.lengths: dict[str, bytes] = self.reader.__dict__.setdefault("_newsearch_lengths", {})
-
     def length_bytes(self, field: str) -> bytes:
         """The field's length byte for every document (Whoosh's quantised field lengths)."""
-        if field not in self.lengths:
-            count = self.reader.doc_count_all()
-            column = self.reader._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
-            data = b"" if column is None else column._dbfile.get(column._basepos, column._count)
-            self.lengths[field] = data[:count] + bytes(max(0, count - len(data)))
-        return self.lengths[field]
+        return field_length_bytes(self.reader, field)
 
     def column_order(self, field: str) -> tuple[Sequence[int], Sequence[int]] | None:
         """The documents with a value in the field's numeric column (0 counts as none), in

@@ -8,8 +8,10 @@ Parts:
   ``_iterate_columns_whole`` (a read and an unpack per value while iterating one),
   ``_columns_of_every_segment`` (a column of an index of several segments, one of which lacks
   it, lost that segment's documents), ``_union_terms_within`` (fuzzy terms and spelling suggestions on an index of several
-  segments) and ``_cache_term_infos`` (the same term looked up again and again in the term
-  file).
+  segments), ``_cache_term_infos`` (the same term looked up again and again in the term
+  file) and ``_every_from_field_lengths`` (``title:*`` read every posting list of the field).
+- ``field_length_bytes``: a segment's length byte of a field for every document, read once;
+  ``documents_with``: the documents with something in a field, from those bytes.
 
 Every module that opens or writes an index imports this one.
 """
@@ -17,19 +19,21 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
 from typing import Any
 
-from whoosh import columns
+from whoosh import columns, matching
+from whoosh import query as wq
 from whoosh.codec import whoosh3
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import FileIndex
-from whoosh.reading import MultiReader, TermNotFound
+from whoosh.reading import MultiReader, SegmentReader, TermNotFound
 
 from .whoosh_writer import INLINE_LIMIT, SINGLE_POSITIONS, WHOOSH_ORIGINALS, apply_writer_fixes
 
-__all__ = ["INLINE_LIMIT", "SINGLE_POSITIONS", "TERM_CACHE_LIMIT", "WHOOSH_ORIGINALS", "create_whoosh", "open_whoosh"]
+__all__ = ["INLINE_LIMIT", "SINGLE_POSITIONS", "TERM_CACHE_LIMIT", "WHOOSH_ORIGINALS", "create_whoosh",
+           "documents_with", "field_length_bytes", "open_whoosh"]
 
 # Term-table entries a segment reader keeps (``_cache_term_infos``): a few MB at most.
 TERM_CACHE_LIMIT = 20_000
@@ -50,6 +54,19 @@ def create_whoosh(folder: str, schema: Any) -> Any:
     """Create an empty Whoosh index in ``folder`` and open it like ``open_whoosh``."""
     FileStorage(folder).create_index(schema)
     return open_whoosh(folder)
+
+
+def field_length_bytes(reader: Any, field: str) -> bytes:
+    """A segment reader's length byte of ``field`` for every document (Whoosh's quantised
+    lengths: 0 only where the field is empty), read in one call and kept with the reader (a
+    segment never changes)."""
+    lengths: dict[str, bytes] = reader.__dict__.setdefault("_newsearch_lengths", {})
+    if field not in lengths:
+        count = reader.doc_count_all()
+        column = reader._perdoc._cached_reader(f"_{field}_len", whoosh3.LENGTHS_COLUMN)
+        data = b"" if column is None else column._dbfile.get(column._basepos, column._count)
+        lengths[field] = data[:count] + bytes(max(0, count - len(data)))
+    return lengths[field]
 
 
 def _read_columns_whole() -> None:
@@ -180,6 +197,36 @@ def _cache_term_infos() -> None:
     terms_reader.frequency = lambda self, fieldname, tbytes: found_info(self, fieldname, tbytes).weight()
 
 
+def _every_from_field_lengths() -> None:
+    """``Every`` on a scored field (``title:*``, and ``*``, every prose field) from the field's
+    length bytes: Whoosh collected its documents by reading the posting list of every word of
+    the field, so ``*`` took 10 s on Reuters (21,578 articles) and 8 s sorted by date."""
+    original = wq.Every.matcher
+
+    def matcher(self: Any, searcher: Any, context: Any = None) -> Any:
+        docnums = documents_with(searcher.reader(), self.fieldname)
+        if docnums is None:
+            return original(self, searcher, context)
+        return matching.ListMatcher(docnums, all_weights=self.boost)
+
+    wq.Every.matcher = matcher
+
+
+def documents_with(reader: Any, field: str | None) -> list[int] | None:
+    """A segment's (undeleted) documents with something in ``field``, or all of them when
+    ``field`` is None, from the field's length bytes; None where they cannot tell (a field
+    that is not scored, a reader of several segments)."""
+    if not isinstance(reader, SegmentReader):
+        return None
+    deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
+    if field in (None, "", "*"):
+        return [docnum for docnum in range(reader.doc_count_all()) if docnum not in deleted]
+    if field not in reader.schema or not reader.schema[field].scorable:
+        return None
+    lengths = field_length_bytes(reader, field)
+    return [docnum for docnum in compress(range(len(lengths)), lengths) if docnum not in deleted]
+
+
 if not getattr(whoosh3.W3PerDocReader, "_newsearch_fixed", False):
     apply_writer_fixes()
     _read_columns_whole()
@@ -187,4 +234,5 @@ if not getattr(whoosh3.W3PerDocReader, "_newsearch_fixed", False):
     _columns_of_every_segment()
     _union_terms_within()
     _cache_term_infos()
+    _every_from_field_lengths()
     whoosh3.W3PerDocReader._newsearch_fixed = True

@@ -162,3 +162,46 @@ def test_an_index_of_only_undated_articles_in_two_segments_can_be_updated(tmp_pa
         assert (stats.articles, stats.first_date, stats.sources) == (2, None, 0)
     again = update_index(tmp_path / "ix", corpus)  # the update that failed
     assert (again.added, again.unchanged) == (0, 2)
+
+
+def test_every_article_with_a_field_is_whooshs_own_answer_across_segments_and_deletions(
+        tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``title:*`` and ``*`` come from the fields' length bytes; Whoosh read every posting list."""
+    from whoosh import query as wq
+
+    (tiny_corpus / "bare.md").write_text(article_text("Bare note", "<p>Only a body.</p>", description=""))
+    update_index(tmp_path / "ix", tiny_corpus)
+    (tiny_corpus / "extra.md").write_text(article_text("Extra", "<p>More.</p>", description="Said more.",
+                                                       tags=("extra",)))
+    (tiny_corpus / "flood.md").unlink()  # a deletion in the first segment
+    update_index(tmp_path / "ix", tiny_corpus)
+
+    def whooshs_every(query: wq.Every, searcher) -> list[int]:  # Whoosh's own way: every word's postings
+        found = set()
+        for sub, offset in searcher.leaf_searchers():
+            for text in sub.lexicon(query.fieldname):
+                found.update(docnum + offset for docnum in sub.postings(query.fieldname, text).all_ids())
+        return sorted(found)
+
+    ix = open_whoosh(str(storage.current_generation(tmp_path / "ix")))
+    with ix.searcher() as searcher:
+        assert len(searcher.reader().leaf_readers()) == 2 and searcher.reader().has_deletions()
+        fields = ("title", "description", "body", "tags", "source")
+        expected = {field: whooshs_every(wq.Every(field), searcher) for field in fields}
+        # A field without lengths (not scored) is left to Whoosh.
+        assert sorted(hit.docnum for hit in searcher.search(wq.Every("link"), limit=None)) == \
+            whooshs_every(wq.Every("link"), searcher)
+        from whoosh.reading import SegmentReader
+
+        def no_lexicon(*_args: object) -> None:
+            raise AssertionError("Every read the field's words")
+        monkeypatch.setattr(SegmentReader, "lexicon", no_lexicon)
+        for field in fields:
+            hits = searcher.search(wq.Every(field, boost=2.0), limit=None)
+            assert sorted(hit.docnum for hit in hits) == expected[field], field
+            assert {hit.score for hit in hits} == {2.0}
+        described = sorted(hit.docnum for hit in searcher.search(wq.Every("description"), limit=None))
+        assert len(described) < searcher.doc_count()  # bare.md has none: the field test means something
+        everything = searcher.search(wq.Every(), limit=None)
+        assert len(everything) == searcher.doc_count()
+
