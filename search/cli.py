@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,6 +94,38 @@ class _Commands(click.Group):
         except BrokenPipeError:
             _quiet_stdout()
             ctx.exit(EXIT_OK)
+
+
+class _QueryCommand(click.Command):
+    """A command whose arguments are query words: a word that starts with ``-`` and is not one
+    of its options is an exclusion (``newsearch search ice -hockey``), where click read
+    ``-hockey`` as ``-h``, help, and ``-storm`` as "no such option: -s"."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _words_after_options(self.get_params(ctx), args))
+
+
+def _words_after_options(params: list[click.Parameter], args: list[str]) -> list[str]:
+    """``args`` with the query words, in their order, after a ``--``; the options and their
+    values (``-n 5``, ``-n5``, ``--since=x``, an unknown ``--long`` for click to refuse) first."""
+    takes_value = {name: not (param.is_flag or param.count) for param in params if isinstance(param, click.Option)
+                   for name in param.opts + param.secondary_opts}
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        name = arg.split("=", 1)[0]
+        if arg == "--":
+            words.extend(rest)
+        elif name in takes_value:
+            options.append(arg)
+            if takes_value[name] and "=" not in arg:
+                options.extend(islice(rest, 1))
+        elif takes_value.get(arg[:2]) and arg[2:].isdigit() or arg.startswith("--") and len(arg) > 2:
+            options.append(arg)
+        else:
+            words.append(arg)
+    return options + ["--", *words] if words else options
 
 
 @click.group(cls=_Commands, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -195,7 +228,7 @@ def _progress_bar(as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
             state["bar"].__exit__(None, None, None)
 
 
-@cli.command("search")
+@cli.command("search", cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")

@@ -148,6 +148,35 @@ def _aliases() -> dict[str, list[str]]:
     return grouped
 
 
+class NestedPlusMinusPlugin(PlusMinusPlugin):  # type: ignore[misc]
+    """``+word`` and ``-word`` inside parentheses too: Whoosh's plugin sorts only the top group,
+    so ``(levee -storm) OR fire`` failed ("cannot understand query ... near Minus")."""
+
+    def do_plusminus(self, parser: Any, group: Any) -> Any:
+        for index, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode) and self._marked(node):
+                group[index] = _boosted(self.do_plusminus(parser, node), node.boost)
+        return super().do_plusminus(parser, group)
+
+    def _marked(self, group: Any) -> bool:
+        """Whether a group holds a + or - mark, at any depth."""
+        return any(isinstance(node, (self.Plus, self.Minus))
+                   or isinstance(node, syntax.GroupNode) and self._marked(node) for node in group)
+
+
+def _boosted(group: Any, boost: float) -> Any:
+    """``group`` weighed by ``boost`` ("(levee -storm)^2"): an and-not or and-maybe group ignores
+    a boost of its own, so its positive parts carry it."""
+    if boost == 1.0:
+        return group
+    if isinstance(group, syntax.BinaryGroup):
+        for part in group.nodes[:1] if isinstance(group, syntax.AndNotGroup) else group.nodes:
+            _boosted(part, boost)
+    else:
+        group.boost = boost
+    return group
+
+
 def make_parser(schema: Any, now: datetime | None = None, fields: tuple[str, ...] = SEARCH_FIELDS) -> QueryParser:
     """The query parser: Whoosh's syntax plus newsearch's fields, dates and fuzzy terms."""
     parser = MultifieldParser(
@@ -160,7 +189,7 @@ def make_parser(schema: Any, now: datetime | None = None, fields: tuple[str, ...
     parser.add_plugin(FieldsPlugin(remove_unknown=False))
     parser.add_plugin(FieldAliasPlugin(_aliases()))
     # A leading + or - marks a required or excluded word; a hyphen inside "2026-01-08" does not.
-    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+    parser.add_plugin(NestedPlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
     parser.add_plugin(SpelledFuzzyPlugin())
     # Only right after "field:", so a query that starts with "<b>" is just words.
     parser.add_plugin(GtLtPlugin(expr=r"(?<=:)(?P<rel>(<=|>=|<|>|=<|=>))"))

@@ -39,6 +39,24 @@ def test_index_then_search_a_corpus_folder(tmp_path: Path, tiny_corpus: Path) ->
     assert "\x1b[" not in found.stdout  # not a terminal: no colour
 
 
+def test_exclusions_and_options_mix_without_quotes(tmp_path: Path, tiny_corpus: Path) -> None:
+    """``-commuters`` is a query word, not an option (click read ``-hockey`` as -h, help)."""
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    found = newsearch("search", "strike", "-commuters", "-n", "5", "--json", "--index", index)
+    assert found.returncode == 0, found.stderr
+    page = json.loads(found.stdout)
+    assert page["query"] == "strike -commuters" and page["limit"] == 5
+    assert [hit["path"] for hit in page["hits"]] == ["transit-strike.md"]
+    for args in (["-n2", "strike", "-harbour"], ["strike", "-harbour", "--limit=2"], ["--", "strike", "-harbour"]):
+        same = newsearch("search", "--json", "--index", index, *args)  # after --, only query words
+        assert json.loads(same.stdout)["query"] == "strike -harbour", args
+    assert newsearch("search", "strike", "-hockey", "--index", index).stdout.startswith("2 results for 'strike -hockey'")
+    assert "Usage:" in newsearch("search", "-h").stdout  # -h alone is still help
+    unknown = newsearch("search", "strike", "--bogus", "--index", index)
+    assert unknown.returncode == 2 and "No such option '--bogus'" in unknown.stderr
+
+
 def test_exit_status_one_when_nothing_is_found(tmp_path: Path, tiny_corpus: Path) -> None:
     index = tmp_path / "ix"
     newsearch("index", tiny_corpus, "--index", index)

@@ -35,6 +35,9 @@ QUERIES = [
     "strike -harbour date:[2026-07-01 to 2026-09-15]", "fire date:>=2026-08-01 date:<=2026-09-30",
     # Every article, or every one with the field (from the length bytes, not Whoosh's matcher).
     "*", "title:*", "tags:*", "description:*", "* date:2026-08", "fire OR description:*", "title:* -fire",
+    # Exclusions inside parentheses, a weighed group among them.
+    "(fire -evacuation)^2 strike", "(harbour -strike) OR fire", "strike (-harbour)", "title:(fire -residents)",
+    "((fire -evacuation) +strike)",
 ]
 
 

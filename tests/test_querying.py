@@ -43,6 +43,22 @@ def test_boolean_operators_and_exclusion(tiny_index: search.Index) -> None:
     assert both == {"heatwave.md"}
 
 
+def test_exclusions_and_requirements_inside_parentheses(tiny_index: search.Index) -> None:
+    """Whoosh's +/- plugin sorted only the top group: these were 'cannot understand query'."""
+    strikes_without_commuters = {"transit-strike.md"}
+    floods = set(paths(tiny_index.search("flood")))
+    assert floods and not floods & strikes_without_commuters
+    assert set(paths(tiny_index.search("(strike -commuters) OR flood"))) == strikes_without_commuters | floods
+    assert set(paths(tiny_index.search("flood OR (strike -commuters)"))) == strikes_without_commuters | floods
+    assert set(paths(tiny_index.search("title:(strike -commuters)"))) == {"transit-strike.md"}
+    assert set(paths(tiny_index.search("((strike -commuters) +flood)"))) == floods  # +: flood required
+    # A weighed group weighs its words, with or without an exclusion in it.
+    weighed = tiny_index.search("(strike -commuters)^3 flood", limit=20)
+    plain = tiny_index.search("strike^3 flood", limit=20)
+    assert [(hit.path, round(hit.score, 9)) for hit in weighed.hits if hit.path == "transit-strike.md"] == \
+        [(hit.path, round(hit.score, 9)) for hit in plain.hits if hit.path == "transit-strike.md"]
+
+
 def test_prefix_and_fuzzy_terms(tiny_index: search.Index) -> None:
     assert "bank-rates.md" in paths(tiny_index.search("inflat*"))
     assert paths(tiny_index.search("immigraton~"))[0] == "election.md"
