@@ -11,11 +11,12 @@ bonus of a scaled OR (``CoordMatcher``'s), phrases (``SpanNear2``: the words' sc
 they follow each other, checked in ``phrases``), prefixes (``MultiTerm``: the words they expand
 to), date ranges scored as constants, ``FeedbackBoost`` bonuses and ``RecencyBoost`` factors,
 ``Every`` (``*``, ``title:*``) from the fields' length bytes. A part of a query this module does
-not know (spans, wildcards) is scored by Whoosh's own matcher. Every match is scored, so nothing is skipped: Whoosh's collector, once it had its
-top N, dropped posting lists whose own scores could not reach the N-th even where feedback or
-coordination changed the scores, which lost matches from the total and from the ranking. An
-AND with a date range evaluates the rest of it only within the range's articles (``_Domain``):
-scores, feedback and phrase positions only there, posting blocks holding none of them undecoded.
+not know (spans, wildcards) is scored by Whoosh's own matcher. Every match is scored, so
+nothing is skipped: Whoosh's collector, once it had its top N, dropped posting lists whose own
+scores could not reach the N-th even where feedback or coordination changed the scores, which
+lost matches from the total and from the ranking. An AND with a date range evaluates the rest
+of it only within the range's articles (``_Domain``): scores, feedback and phrase positions
+only there, posting blocks holding none of them undecoded.
 
 Parts:
 - ``Evaluator``: ``scores(query)`` gives every match with its score (the total count is its
@@ -38,10 +39,10 @@ from whoosh.formats import Positions
 
 from .phrases import adjacent, has_positions, in_order, positions_of
 from .postings import Segment
-from .whoosh_fixes import documents_with
 from .ranking import FeedbackBoost, FieldsTerm
 from .recency import RecencyBoost, date_column, recency_factor
 from .scores import FieldList, Scores, best, bm25, coordinate, feedback_bonus, fields_term
+from .whoosh_fixes import documents_with
 
 Term = tuple[str, bytes]
 

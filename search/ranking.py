@@ -83,7 +83,7 @@ def combine_fields(query: wq.Query, repeats: Mapping[str, int] | None = None) ->
     if isinstance(query, wq.Or):
         # A weighed group ("(levee -storm)^2") weighs each of its parts: a group of one word's
         # fields becomes one FieldsTerm, and a group of one part would drop its boost.
-        weight = query.boost if not query.scale else 1.0
+        weight = 1.0 if query.scale else query.boost
         words: dict[str, list[wq.Term]] = {}
         rest: list[wq.Query] = []
         for sub in query.subqueries:
@@ -94,7 +94,8 @@ def combine_fields(query: wq.Query, repeats: Mapping[str, int] | None = None) ->
                 rest.append(combine_fields(sub, repeats))
         subs = [FieldsTerm(terms, repeats.get(text, 1)) if len({t.fieldname for t in terms}) > 1
                 else terms[0] if len(terms) == 1 else wq.Or(terms) for text, terms in words.items()]
-        return type(query)(subs + rest, boost=query.boost / weight, minmatch=query.minmatch, scale=query.scale)
+        return type(query)(subs + rest, boost=query.boost if weight == 1.0 else 1.0, minmatch=query.minmatch,
+                           scale=query.scale)
     return query.apply(lambda child: combine_fields(child, repeats)) if query.children() else query
 
 

@@ -57,6 +57,7 @@ def test_exclusions_and_requirements_inside_parentheses(tiny_index: search.Index
     plain = tiny_index.search("strike^3 flood", limit=20)
     assert [(hit.path, round(hit.score, 9)) for hit in weighed.hits if hit.path == "transit-strike.md"] == \
         [(hit.path, round(hit.score, 9)) for hit in plain.hits if hit.path == "transit-strike.md"]
+    assert tiny_index.search("(strike -commuters)^0 flood").total == len(floods) + 1  # weightless, no crash
 
 
 def test_prefix_and_fuzzy_terms(tiny_index: search.Index) -> None:
