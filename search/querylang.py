@@ -11,6 +11,7 @@ Parts:
 """
 from __future__ import annotations
 
+import difflib
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +64,25 @@ def check_syntax(text: str) -> None:
         raise QueryError(f"unbalanced '\"' at column {quote_at + 1} of {text!r}: close the phrase")
     if depth_positions:
         raise QueryError(f"unbalanced '(' at column {depth_positions[-1] + 1} of {text!r}: add a ')'")
+
+
+def lower_field_names(text: str) -> str:
+    """``Title:fire``, ``DATE:2026`` as ``title:fire``, ``date:2026``: field names in any case,
+    outside phrases. The text keeps its length, so positions in it stay true."""
+    chars = list(text)
+    quoted = False
+    for position, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif char == ":" and not quoted:
+            start = position
+            while start > 0 and text[start - 1].isalpha():
+                start -= 1
+            name = text[start:position]
+            at_a_boundary = start == 0 or text[start - 1].isspace() or text[start - 1] in "(+-"
+            if name.isascii() and not name.islower() and name.lower() in FIELD_ALIASES and at_a_boundary:
+                chars[start:position] = name.lower()
+    return "".join(chars)
 
 
 class _DateSpanNode(syntax.SyntaxNode):  # type: ignore[misc]
@@ -203,6 +223,7 @@ def parse_query(text: str, schema: Any, now: datetime | None = None, fields: tup
         raise QueryError("empty query: type some words to search for")
     _check_encodable(text)
     check_syntax(text)
+    text = lower_field_names(text)
     try:
         parsed = make_parser(schema, now, fields).parse(text)
     except QueryError:
@@ -253,5 +274,7 @@ def _check_fields(parsed: wq.Query, schema: Any, text: str) -> None:
     for leaf in parsed.leaves() if parsed.children() else [parsed]:
         name = getattr(leaf, "fieldname", None)
         if name is not None and name not in schema:
-            known = ", ".join(sorted(a for a in FIELD_ALIASES if a not in ("id", "link", "path")))
-            raise QueryError(f"unknown field '{name}:' in {text!r}; fields are {known}")
+            shown = sorted(a for a in FIELD_ALIASES if a not in ("id", "link", "path"))
+            close = difflib.get_close_matches(name.lower(), shown, n=1)
+            hint = f" (did you mean {close[0]}:?)" if close else ""
+            raise QueryError(f"unknown field '{name}:' in {text!r}{hint}; fields are {', '.join(shown)}")

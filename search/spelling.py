@@ -19,7 +19,7 @@ from whoosh import query as wq
 
 from .errors import QueryError
 from .fuzzy import similar_words
-from .querylang import make_parser, parse_query
+from .querylang import lower_field_names, make_parser, parse_query
 from .schema import SEARCH_FIELDS
 
 # A query finding fewer results than this may have a word the index knows corrected as well
@@ -74,7 +74,7 @@ def _every_occurrence(searcher: Any, text: str, parsed: wq.Query, fields: tuple[
     """The query as parsed before Whoosh merges repeated words, so that a word typed twice is
     corrected in both places (``parsed`` if that cannot be had)."""
     try:
-        return make_parser(searcher.schema, None, fields).parse(text, normalize=False)
+        return make_parser(searcher.schema, None, fields).parse(lower_field_names(text), normalize=False)
     except Exception:  # parse_query accepted it; this is only the same parse, unmerged
         return parsed
 

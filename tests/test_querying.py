@@ -43,6 +43,11 @@ def test_boolean_operators_and_exclusion(tiny_index: search.Index) -> None:
     assert both == {"heatwave.md"}
 
 
+def test_field_names_in_capitals_search_the_field(tiny_index: search.Index) -> None:
+    assert paths(tiny_index.search("Title:strike TAG:transit")) == paths(tiny_index.search("title:strike tag:transit"))
+    assert paths(tiny_index.search("TITLE:strike"))
+
+
 def test_exclusions_and_requirements_inside_parentheses(tiny_index: search.Index) -> None:
     """Whoosh's +/- plugin sorted only the top group: these were 'cannot understand query'."""
     strikes_without_commuters = {"transit-strike.md"}
@@ -124,6 +129,7 @@ def test_since_not_before_until_is_a_query_error_naming_both(tiny_index: search.
     ("(strike OR pay", ["unbalanced", "'('"]),
     ("strike)", ["unbalanced", "')'", "column 7"]),
     ("author:smith", ["unknown field", "author"]),
+    ("titel:fire", ["unknown field 'titel:'", "(did you mean title:?)"]),
     ("date:2026-13-45", ["not a date", "2026-13-45"]),
     ("date:[2026-02-01 to 2026-01-01]", ["empty date range"]),
     ("", ["empty query"]),

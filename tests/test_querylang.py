@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from whoosh import query as wq
 
 import search
-from search.querylang import check_syntax, parse_query, require_filters
+from search.querylang import check_syntax, lower_field_names, parse_query, require_filters
 from search.schema import build_schema
 
 
@@ -70,3 +70,15 @@ def test_filters_and_exclusions_become_required_words_stay_optional() -> None:
     assert "hockey" in repr(parsed.b)
     words_only = wq.Or([wq.Term("body", "ice"), wq.Term("body", "protest")])
     assert require_filters(words_only) == words_only
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("Title:fire", "title:fire"), ("DATE:2026 TAG:strike", "date:2026 tag:strike"),
+    ("(Source:x OR -Tags:y)", "(source:x OR -tags:y)"),
+    ('"Title: fire"', '"Title: fire"'),  # in a phrase: words
+    ("Hello:world xTitle:y", "Hello:world xTitle:y"),  # not field names
+    ("title:Fire", "title:Fire"),  # the value keeps its case
+])
+def test_field_names_are_read_in_any_case(typed: str, read: str) -> None:
+    assert lower_field_names(typed) == read and len(read) == len(typed)
+
