@@ -45,8 +45,9 @@ def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction:
     """A spelling-corrected ``text`` when it would find more than the ``total`` it found, or when
     ``text`` has a word the index has never seen and the correction finds as much; else None.
 
-    Words are corrected within one edit, or two for a word no article holds; excluded words,
-    prefixes, fuzzy words and words with digits or punctuation are left as typed.
+    Words are corrected within one edit, or two for a word of six letters or more that no article
+    holds (none for one or two letters); excluded words, prefixes, fuzzy words and words with
+    digits or punctuation are left as typed.
     """
     words = _typed_words(searcher, text, _every_occurrence(searcher, text, parsed, fields))
     unknown = any(word.articles == 0 for word in words)
@@ -109,13 +110,22 @@ def _positive_terms(node: wq.Query) -> list[tuple[str, str, int | None, int | No
 def _best_correction(searcher: Any, typed: str, word: TypedWord) -> str | None:
     """The nearest indexed word the most articles use, if more use it than use ``typed``."""
     lowered = typed.lower()
-    for distance in (1, 2) if word.articles == 0 else (1,):
+    for distance in range(1, _edits_allowed(lowered, known=word.articles > 0) + 1):
         candidates = similar_words(searcher, lowered, distance, SAME_FIRST_LETTERS) - {lowered}
         ranked = sorted(((_articles_using(searcher, candidate, word.fields), candidate) for candidate in candidates),
                         key=lambda pair: (-pair[0], pair[1]))
         if ranked and ranked[0][0] > word.articles:
             return ranked[0][1]
     return None
+
+
+def _edits_allowed(word: str, known: bool) -> int:
+    """How far a correction may be, as Elasticsearch's ``fuzziness: AUTO`` has it: none for one
+    or two letters, one edit up to five letters, two beyond (one for a word the index knows).
+    Two edits from a short word reach unrelated words ("zzyzx" -> "zzzz")."""
+    if len(word) < 3:
+        return 0
+    return 1 if known or len(word) <= 5 else 2
 
 
 def _articles_using(searcher: Any, candidate: str, fields: set[str]) -> int:

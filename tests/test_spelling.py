@@ -83,6 +83,16 @@ def test_nothing_is_offered_when_nothing_is_close(words_index: search.Index) -> 
     assert suggestion(words_index, "harbour") is None
 
 
+def test_short_words_get_fewer_edits(words_index: search.Index) -> None:
+    # As Elasticsearch's AUTO fuzziness: two edits only from six letters on, none below three.
+    assert suggestion(words_index, "stoxx") is None  # five letters, two edits from "stock"
+    assert suggestion(words_index, "cofe") is None  # two edits from "coffee"
+    assert suggestion(words_index, "cofee") == "coffee"  # one edit
+    assert suggestion(words_index, "pilut") == "pilot"
+    assert suggestion(words_index, "cofffe") == "coffee"  # six letters: two edits allowed
+    assert suggestion(words_index, "xo") is None
+
+
 def test_did_you_mean(tiny_index: search.Index) -> None:
     results = tiny_index.search("inflaton")
     assert results.total == 0
