@@ -187,6 +187,7 @@ def test_a_leading_angle_bracket_is_text_not_a_range(tiny_index: search.Index) -
 
 
 def test_an_exclusion_with_a_date_filter_and_a_correction(tiny_index: search.Index) -> None:
-    # Found by the fuzz test: Whoosh's exclusion matcher read past an inlined posting list.
-    results = tiny_index.search("HARBO NOT FLOO", limit=1, until="2026", fields=["title"])
-    assert results.total == 0 and results.suggestion is not None and "harbour" in results.suggestion.lower()
+    # Found by the fuzz test ("HARBO NOT FLOO", from before five-letter words got one edit at most):
+    # Whoosh's exclusion matcher read past an inlined posting list while the correction was tried.
+    results = tiny_index.search("HARBUR NOT FLOO", limit=1, until="2026", fields=["title"])
+    assert results.total == 0 and results.suggestion == "HARBOUR NOT FLOO"
