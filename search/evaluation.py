@@ -8,10 +8,11 @@ weights as stored, see ``postings``) and scored in one loop into a dict (the for
 and ``ranking``'s, are in ``scores``); OR, AND and exclusions become dict and set operations.
 Known here: terms (BM25), words over several fields (``FieldsTerm``), boosts, the coordination
 bonus of a scaled OR (``CoordMatcher``'s), phrases (``SpanNear2``: the words' scores where
-they follow each other, checked in ``phrases``), prefixes (``MultiTerm``: the words they expand
-to), date ranges scored as constants, ``FeedbackBoost`` bonuses and ``RecencyBoost`` factors,
-``Every`` (``*``, ``title:*``) from the fields' length bytes. A part of a query this module does
-not know (spans, wildcards) is scored by Whoosh's own matcher. Every match is scored, so
+they follow each other, checked in ``phrases``), prefixes and wildcards (``MultiTerm``: the
+words they expand to), date ranges scored as constants, ``FeedbackBoost`` bonuses and
+``RecencyBoost`` factors, ``Every`` (``*``, ``title:*``) from the fields' length bytes. A part
+of a query this module does not know (spans, say) is scored by Whoosh's own matcher. Every
+match is scored, so
 nothing is skipped: Whoosh's collector, once it had its top N, dropped posting lists whose own
 scores could not reach the N-th even where feedback or coordination changed the scores, which
 lost matches from the total and from the ranking. An AND with a date range evaluates the rest
@@ -209,8 +210,8 @@ class Evaluator:
             return self._difference(node, index, domain)
         if isinstance(node, wq.NumericRange) and not counts:
             return self._range(node, index, domain)
-        if type(node) is wq.Prefix and node.text and node.fieldname in segment.reader.schema:
-            return self._prefix(node, index, counts, domain)
+        if type(node) in (wq.Prefix, wq.Wildcard) and node.text and node.fieldname in segment.reader.schema:
+            return self._expanded(node, index, counts, domain)
         if node is wq.NullQuery:
             return _Part({}, {} if counts else None, 0)
         if type(node) is wq.Every:
@@ -293,11 +294,12 @@ class Evaluator:
         terms: dict[Term, Sequence[int]] = {(node.fieldname, text): matched for text in texts}
         return _Part(scores, dict.fromkeys(matched, len(texts)), len(texts), terms)
 
-    def _prefix(self, node: wq.Prefix, index: int, counts: bool, domain: _Domain | None = None) -> _Part:
-        """Whoosh's ``MultiTerm.matcher`` for ``word*``: the words of the segment it expands to,
-        ORed as plain terms with the prefix's boost; a single word alone and unboosted (as
-        Whoosh has it). Scored here, a posting list at a time, instead of through a matcher
-        tree that looked up a field length per posting."""
+    def _expanded(self, node: wq.Prefix | wq.Wildcard, index: int, counts: bool,
+                  domain: _Domain | None = None) -> _Part:
+        """Whoosh's ``MultiTerm.matcher`` for ``word*`` and ``w?rd``, ``*ord``: the words of the
+        segment it expands to, ORed as plain terms with its boost; a single word alone and
+        unboosted (as Whoosh has it). Scored here, a posting list at a time, instead of through
+        a matcher tree that looked up a field length per posting."""
         words = [wq.Term(node.fieldname, word) for word in node._btexts(self.segments[index].reader) if word]
         if len(words) <= 1:
             return self._part(words[0], index, counts, domain) if words else _Part({}, {} if counts else None, 0)

@@ -38,6 +38,8 @@ QUERIES = [
     # Exclusions inside parentheses, a weighed group among them.
     "(fire -evacuation)^2 strike", "(harbour -strike) OR fire", "strike (-harbour)", "title:(fire -residents)",
     "((fire -evacuation) +strike)",
+    # Wildcards of one word (several: see test_prefixes_score_as_whooshs_matcher_does).
+    "str?ke", "title:f?re", "*zzq", "evac*ion date:2026",
 ]
 
 
@@ -182,21 +184,23 @@ def test_values_as_text_are_the_values_bytes_as_latin1(sample_index: search.Inde
     assert checked > 20
 
 
-@pytest.mark.parametrize("text", ["res*", "title:fir*^2 strike", "harb* fire", "evacu*", "st*"])
+@pytest.mark.parametrize("text", ["res*", "title:fir*^2 strike", "harb* fire", "evacu*", "st*",
+                                  "*ike", "h*r fire", "title:?i*^2", "s*e*"])
 @pytest.mark.parametrize("counts", [False, True])
 def test_prefixes_score_as_whooshs_matcher_does(sample_index: search.Index, text: str, counts: bool) -> None:
-    """A prefix expanded and scored here equals Whoosh's matcher under the evaluator's context
-    (on an index under 5,000 articles ``searcher.search`` preloads an expansion of several
-    words and scores it as a constant, which is why this compares with the matcher)."""
+    """A prefix or wildcard expanded and scored here equals Whoosh's matcher under the
+    evaluator's context (on an index under 5,000 articles ``searcher.search`` preloads an
+    expansion of several words and scores it as a constant, which is why this compares with
+    the matcher)."""
     searcher = sample_index._searcher()
     query = expand_fuzzy(parse_query(text, searcher.schema), searcher)
-    prefixes = [leaf for leaf in query.leaves() if type(leaf) is wq.Prefix] or [query]
-    assert all(type(prefix) is wq.Prefix for prefix in prefixes)
+    prefixes = [leaf for leaf in query.leaves() if type(leaf) in (wq.Prefix, wq.Wildcard)] or [query]
+    assert all(type(prefix) in (wq.Prefix, wq.Wildcard) for prefix in prefixes)
     evaluator = Evaluator(searcher)
     several = 0
     for index, _segment in enumerate(evaluator.segments):
         for prefix in prefixes:
-            mine = evaluator._prefix(prefix, index, counts)
+            mine = evaluator._expanded(prefix, index, counts)
             whoosh = evaluator._whoosh(prefix, index, counts)
             assert mine.scores.keys() == whoosh.scores.keys()
             for docnum, score in whoosh.scores.items():
