@@ -12,12 +12,11 @@ they follow each other, checked in ``phrases``), prefixes and wildcards (``Multi
 words they expand to), date ranges scored as constants, ``FeedbackBoost`` bonuses and
 ``RecencyBoost`` factors, ``Every`` (``*``, ``title:*``) from the fields' length bytes. A part
 of a query this module does not know (spans, say) is scored by Whoosh's own matcher. Every
-match is scored, so
-nothing is skipped: Whoosh's collector, once it had its top N, dropped posting lists whose own
-scores could not reach the N-th even where feedback or coordination changed the scores, which
-lost matches from the total and from the ranking. An AND with a date range evaluates the rest
-of it only within the range's articles (``_Domain``): scores, feedback and phrase positions
-only there, posting blocks holding none of them undecoded.
+match is scored, so nothing is skipped: Whoosh's collector, once it had its top N, dropped
+posting lists whose own scores could not reach the N-th even where feedback or coordination
+changed the scores, which lost matches from the total and from the ranking. An AND with a date
+range evaluates the rest of it only within the range's articles (``_Domain``): scores, feedback
+and phrase positions only there, posting blocks holding none of them undecoded.
 
 Parts:
 - ``Evaluator``: ``scores(query)`` gives every match with its score (the total count is its
