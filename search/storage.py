@@ -100,10 +100,16 @@ def read_meta(generation: Path) -> IndexMeta:
 def write_meta(generation: Path, corpus: str) -> IndexMeta:
     """Record a generation's metadata (atomically: written aside, then renamed)."""
     meta = IndexMeta(SCHEMA_VERSION, corpus, time.time())
-    tmp = generation / (META_FILE + ".tmp")
-    tmp.write_text(json.dumps(asdict(meta)), encoding="utf-8")
-    os.replace(tmp, generation / META_FILE)
+    _write_aside(generation / META_FILE, json.dumps(asdict(meta)))
     return meta
+
+
+def _write_aside(path: Path, text: str) -> None:
+    """Write a generation's small file atomically: written aside, then renamed over the old one,
+    so a reader finds the old file or the new one, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -127,10 +133,8 @@ def read_skips(generation: Path) -> dict[str, SkipMemory]:
 
 def write_skips(generation: Path, skips: dict[str, SkipMemory]) -> None:
     """Remember the skipped files (atomically, like the metadata)."""
-    tmp = generation / (SKIPS_FILE + ".tmp")
     data = {path: [m.size, m.mtime_ns, m.reason, m.winner] for path, m in skips.items()}
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, generation / SKIPS_FILE)
+    _write_aside(generation / SKIPS_FILE, json.dumps(data))
 
 
 def read_rechecked(generation: Path) -> dict[str, tuple[int, int]]:
@@ -145,9 +149,7 @@ def read_rechecked(generation: Path) -> dict[str, tuple[int, int]]:
 
 def write_rechecked(generation: Path, rechecked: dict[str, tuple[int, int]]) -> None:
     """Remember the files read again to no change (atomically, like the metadata)."""
-    tmp = generation / (RECHECKED_FILE + ".tmp")
-    tmp.write_text(json.dumps({path: list(state) for path, state in rechecked.items()}), encoding="utf-8")
-    os.replace(tmp, generation / RECHECKED_FILE)
+    _write_aside(generation / RECHECKED_FILE, json.dumps({path: list(state) for path, state in rechecked.items()}))
 
 
 def read_stems(generation: Path) -> dict[str, str]:
@@ -172,9 +174,7 @@ def write_stems(generation: Path, stems: dict[str, str]) -> None:
     """Keep word -> stem pairs with the generation (atomically, like the metadata); a pair with
     whitespace in it (the tokenizer makes none) is left out, as the file could not hold it."""
     lines = [f"{word} {stem}\n" for word, stem in stems.items() if word.split() == [word] and stem.split() == [stem]]
-    tmp = generation / (STEMS_FILE + ".tmp")
-    tmp.write_text(STEMS_HEADER + "\n" + "".join(lines), encoding="utf-8")
-    os.replace(tmp, generation / STEMS_FILE)
+    _write_aside(generation / STEMS_FILE, STEMS_HEADER + "\n" + "".join(lines))
 
 
 def use_stems(generation: Path) -> None:
