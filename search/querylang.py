@@ -75,14 +75,23 @@ def lower_field_names(text: str) -> str:
         if char == '"':
             quoted = not quoted
         elif char == ":" and not quoted:
-            start = position
-            while start > 0 and text[start - 1].isalpha():
-                start -= 1
-            name = text[start:position]
-            at_a_boundary = start == 0 or text[start - 1].isspace() or text[start - 1] in "(+-"
-            if name.isascii() and not name.islower() and name.lower() in FIELD_ALIASES and at_a_boundary:
-                chars[start:position] = name.lower()
+            start = _field_name_start(text, position)
+            if start is not None and text[start:position].isascii() and not text[start:position].islower():
+                chars[start:position] = text[start:position].lower()
     return "".join(chars)
+
+
+def _field_name_start(text: str, colon: int) -> int | None:
+    """Where the field name (in any case) that the colon at ``colon`` ends begins, when the
+    letters before the colon are one and start a word of the query; else None."""
+    start = colon
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    if text[start:colon].lower() not in FIELD_ALIASES:
+        return None
+    if start > 0 and not (text[start - 1].isspace() or text[start - 1] in "(+-"):
+        return None
+    return start
 
 
 class _DateSpanNode(syntax.SyntaxNode):  # type: ignore[misc]
@@ -148,12 +157,10 @@ def _check_field_has_a_value(text: str, colon: int) -> None:
         end += 1
     if end < len(text) and not text[end].isspace() and text[end] != ")":
         return
-    start = colon
-    while start > 0 and text[start - 1].isalpha():
-        start -= 1
-    name = text[start:colon].lower()
-    if name not in FIELD_ALIASES or (start > 0 and not (text[start - 1].isspace() or text[start - 1] in "(+-")):
+    start = _field_name_start(text, colon)
+    if start is None:
         return
+    name = text[start:colon].lower()
     written = name + text[colon:end]  # "date:", or with its comparison "date:>="
     example = written + ("2026-01" if FIELD_ALIASES[name] == "date" else "word")
     raise QueryError(f"'{written}' at column {start + 1} of {text!r} has nothing after it; "
