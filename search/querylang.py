@@ -224,15 +224,18 @@ def make_parser(schema: Any, now: datetime | None = None, fields: tuple[str, ...
     return parser
 
 
-def parse_query(text: str, schema: Any, now: datetime | None = None, fields: tuple[str, ...] = SEARCH_FIELDS) -> wq.Query:
-    """Turn query text into a Whoosh query; ``QueryError`` says what is wrong and where."""
+def parse_query(text: str, schema: Any, now: datetime | None = None, fields: tuple[str, ...] = SEARCH_FIELDS,
+                merge: bool = True) -> wq.Query:
+    """Turn query text into a Whoosh query; ``QueryError`` says what is wrong and where.
+
+    With ``merge=False`` a word typed twice stays two terms (Whoosh's normalizing merges them),
+    each with its place in ``text``: what spelling corrections need."""
     if not text.strip():
         raise QueryError("empty query: type some words to search for")
     _check_encodable(text)
     check_syntax(text)
-    text = lower_field_names(text)
     try:
-        parsed = make_parser(schema, now, fields).parse(text)
+        parsed = make_parser(schema, now, fields).parse(lower_field_names(text), normalize=merge)
     except QueryError:
         raise
     except Exception as error:  # Whoosh reports odd input with assorted exception types.

@@ -19,7 +19,7 @@ from whoosh import query as wq
 
 from .errors import QueryError
 from .fuzzy import similar_words
-from .querylang import lower_field_names, make_parser, parse_query
+from .querylang import parse_query
 from .schema import SEARCH_FIELDS
 
 # A query finding fewer results than this may have a word the index knows corrected as well
@@ -49,10 +49,11 @@ def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction:
     holds (none for one or two letters); excluded words, prefixes, fuzzy words and words with
     digits or punctuation are left as typed.
     """
-    words = _typed_words(searcher, text, _every_occurrence(searcher, text, parsed, fields))
-    unknown = any(word.articles == 0 for word in words)
+    # Every search asks; most find enough and know their words, so that is settled first.
+    unknown = any(word.articles == 0 for word in _typed_words(searcher, text, parsed))
     if total >= SUGGEST_BELOW and not unknown:
         return None
+    words = _typed_words(searcher, text, _every_occurrence(searcher, text, parsed, fields))
     corrected = text
     for word in sorted(words, key=lambda word: -word.start):  # from the end: earlier offsets hold
         typed = text[word.start:word.end]
@@ -75,8 +76,8 @@ def _every_occurrence(searcher: Any, text: str, parsed: wq.Query, fields: tuple[
     """The query as parsed before Whoosh merges repeated words, so that a word typed twice is
     corrected in both places (``parsed`` if that cannot be had)."""
     try:
-        return make_parser(searcher.schema, None, fields).parse(lower_field_names(text), normalize=False)
-    except Exception:  # parse_query accepted it; this is only the same parse, unmerged
+        return parse_query(text, searcher.schema, fields=fields, merge=False)
+    except QueryError:  # parse_query accepted it merged; to be safe, correct what it gave
         return parsed
 
 
