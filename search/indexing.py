@@ -28,7 +28,8 @@ from . import storage
 from .errors import IndexNotFoundError
 from .scanning import FileState, IndexedFile, indexed_files, scan_corpus
 from .scanning import Skip as Skip  # re-exported: ``search`` and callers import it from here
-from .schema import build_schema
+from .postings import column_order
+from .schema import DATE_FIELD, build_schema
 from .segments import (
     API_MTIME,
     WRITER_LIMIT_MB,
@@ -196,7 +197,28 @@ def _apply_changes(
     storage.save_stems(generation)
     with ix.searcher() as searcher:
         summary.total = searcher.doc_count()
+        _keep_date_orders(searcher, generation)
     return summary
+
+
+def _keep_date_orders(searcher: Any, generation: Path) -> None:
+    """Keep each segment's date order beside it (``storage.write_date_order``), written again
+    only when missing or unreadable: a search's first date range or ``--since`` then reads it
+    instead of sorting the segment's dates (a fifth of a second for each of a 20 x Reuters
+    build's two segments)."""
+    current = set()
+    for leaf, _offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        segment = reader.segment()
+        if segment is None:  # an empty index's reader
+            continue
+        segment_id = segment.segment_id()
+        current.add(segment_id)
+        if storage.read_date_order(generation, segment_id, reader.doc_count_all()) is None:
+            order = column_order(reader, DATE_FIELD)
+            if order is not None:
+                storage.write_date_order(generation, segment_id, reader.doc_count_all(), *order)
+    storage.keep_date_orders(generation, current)
 
 
 def _jobs(keys: list[str], root: str, held: dict[str, IndexedFile], on_disk: dict[str, FileState]) -> Iterator[Job]:

@@ -20,13 +20,17 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
+from operator import not_
+from pathlib import Path
 from typing import Any
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.reading import SegmentReader, TermNotFound
 
-from .whoosh_fixes import field_length_bytes
+from . import storage
+from .schema import DATE_FIELD
+from .whoosh_fixes import field_length_bytes, segment_location
 
 # A block's length in Whoosh's W3 posting lists (``StructFile.write_int``).
 _INT = struct.Struct("!i")
@@ -62,9 +66,12 @@ class Segment:
         when the field has no column. Built once per segment reader (a segment never changes)."""
         orders: dict[str, Any] = self.reader.__dict__.setdefault("_newsearch_orders", {})
         if field not in orders:
-            orders[field] = _column_order(self.reader, field)
-        order: tuple[Sequence[int], Sequence[int]] | None = orders[field]
-        return order
+            order = _kept_order(self.reader) if field == DATE_FIELD else None
+            if order is None:
+                order = column_order(self.reader, field)
+            orders[field] = None if order is None else _without_deleted(order, self.reader.deleted_docs_set)
+        found: tuple[Sequence[int], Sequence[int]] | None = orders[field]
+        return found
 
     def postings(self, field: str, text: bytes, within: Sequence[int] | None = None
                  ) -> tuple[Sequence[int], Sequence[float]]:
@@ -175,14 +182,32 @@ def _as_text(encoded: Sequence[Any]) -> list[Any]:
     return [_latin1(value) for value in encoded]
 
 
-def _column_order(reader: Any, field: str) -> tuple[Sequence[int], Sequence[int]] | None:
+def column_order(reader: Any, field: str) -> tuple[array[int], array[int]] | None:
+    """A segment's documents with a value in the field's numeric column (0 counts as none), in
+    ascending order of it, deleted ones included: (values, document numbers); None when the
+    field has no column. Sorting a big segment's dates takes a while (a fifth of a second for
+    a 20 x Reuters worker's segment), so writers keep the date order (``storage.write_date_order``)."""
     if not reader.has_column(field):
         return None
     values = list(reader.column_reader(field, translate=False))
-    deleted = reader.deleted_docs_set
-    docnums = sorted((docnum for docnum, value in enumerate(values) if value and docnum not in deleted),
-                     key=values.__getitem__)
-    return array("q", [values[docnum] for docnum in docnums]), array("q", docnums)
+    docnums = sorted(compress(range(len(values)), values), key=values.__getitem__)
+    return array("q", map(values.__getitem__, docnums)), array("q", docnums)
+
+
+def _kept_order(reader: Any) -> tuple[array[int], array[int]] | None:
+    """The date order the segment's writer kept beside it, if it is there and fits the segment."""
+    location = segment_location(reader)
+    if location is None:
+        return None
+    return storage.read_date_order(Path(location[0]), location[1], reader.doc_count_all())
+
+
+def _without_deleted(order: tuple[array[int], array[int]], deleted: Any) -> tuple[array[int], array[int]]:
+    if not deleted:
+        return order
+    values, docnums = order
+    live = list(map(not_, map(deleted.__contains__, docnums)))
+    return array("q", compress(values, live)), array("q", compress(docnums, live))
 
 
 def _ids_and_weights(data: bytes, compression: int, count: int) -> tuple[Any, Any] | None:

@@ -28,6 +28,9 @@ SCHEMA_VERSION = 3
 # once per segment instead, which gives the same word list (see ``indexing.SpellingLists``).
 SPELLING_FIELDS: dict[str, str] = {"title": "spell_title", "body": "spell_body"}
 
+# The field of an article's date: ranges, --since/--until, sorting and recency read it.
+DATE_FIELD = "date"
+
 # BM25F field weights, applied at query time so they can be tuned without re-indexing; chosen
 # by measurement on TIME and on Reuters topics (see README, "Relevance" and benchmarks/RESULTS.md).
 FIELD_WEIGHTS: dict[str, float] = {"title": 2.5, "description": 1.0, "tags": 1.5, "body": 1.0}

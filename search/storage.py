@@ -5,7 +5,8 @@ Layout of an index directory::
     index/
       CURRENT        name of the generation searches open ("gen-0003")
       gen-0003/      a complete Whoosh index plus meta.json (schema version, corpus root),
-                     skipped.json (files skipped, not read again) and stems.json (see read_stems)
+                     skipped.json (files skipped, not read again), rechecked.json, stems.txt
+                     (see read_stems) and a dates-SEGMENT.bin per segment (see write_date_order)
       writer.lock    held (flock) by the one process that is writing
 
 Parts:
@@ -18,6 +19,8 @@ Parts:
 - ``read_skips`` / ``write_skips`` and ``read_stems`` / ``write_stems``: what writers keep beside
   the Whoosh files: the files skipped (not read again while unchanged) and the stem of every
   word they analyzed (a search whose words are all there need not import NLTK).
+- ``write_date_order`` / ``read_date_order``: each segment's dated documents in date order, so a
+  search's first date range or ``--since`` need not read and sort a big segment's dates.
 - ``writer_lock``: one writer at a time; the kernel releases the lock when a writer dies, so a
   killed process never leaves a stale lock behind.
 """
@@ -29,7 +32,10 @@ import fcntl
 import json
 import os
 import shutil
+import struct
+import sys
 import time
+from array import array
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -45,6 +51,12 @@ SKIPS_FILE = "skipped.json"
 RECHECKED_FILE = "rechecked.json"
 STEMS_FILE = "stems.txt"
 STEMS_HEADER = "newsearch stems 1"
+# A segment's documents in date order (``write_date_order``). Whoosh's clean-up deletes files
+# whose names start with its index name ("MAIN_"), so these never share that prefix.
+DATES_PREFIX = "dates-"
+DATES_SUFFIX = ".bin"
+DATES_HEADER = b"newsearch dates 1\n"
+_COUNTS = struct.Struct("<qq")
 LOCK_FILE = "writer.lock"
 META_FILE = "meta.json"
 GENERATION_PREFIX = "gen-"
@@ -104,11 +116,11 @@ def write_meta(generation: Path, corpus: str) -> IndexMeta:
     return meta
 
 
-def _write_aside(path: Path, text: str) -> None:
+def _write_aside(path: Path, content: str | bytes) -> None:
     """Write a generation's small file atomically: written aside, then renamed over the old one,
     so a reader finds the old file or the new one, never half of one."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     os.replace(tmp, path)
 
 
@@ -193,6 +205,54 @@ def save_stems(generation: Path) -> None:
         return
     stems.update(known)
     write_stems(generation, stems)
+
+
+def _date_order_path(generation: Path, segment_id: str) -> Path:
+    return generation / f"{DATES_PREFIX}{segment_id}{DATES_SUFFIX}"
+
+
+def write_date_order(generation: Path, segment_id: str, doc_count: int, values: array[int],
+                     docnums: array[int]) -> None:
+    """Keep a segment's dated documents in date order: their dates (Whoosh's column units) and
+    document numbers, two arrays of 64-bit numbers after the segment's document count, all
+    little-endian (atomically, like the metadata). A segment never changes once written;
+    deletions are applied when it is read."""
+    numbers = [array("q", values), array("q", docnums)]
+    if sys.byteorder != "little":
+        for column in numbers:
+            column.byteswap()
+    _write_aside(_date_order_path(generation, segment_id),
+                 DATES_HEADER + _COUNTS.pack(doc_count, len(values)) + numbers[0].tobytes() + numbers[1].tobytes())
+
+
+def read_date_order(generation: Path, segment_id: str, doc_count: int) -> tuple[array[int], array[int]] | None:
+    """The (dates, document numbers) ``write_date_order`` kept for a segment of ``doc_count``
+    documents; None when there is no such file or it does not fit (the order is then computed
+    from the segment's dates)."""
+    try:
+        data = _date_order_path(generation, segment_id).read_bytes()
+    except OSError:
+        return None
+    start = len(DATES_HEADER) + _COUNTS.size
+    if not data.startswith(DATES_HEADER) or len(data) < start:
+        return None
+    documents, count = _COUNTS.unpack_from(data, len(DATES_HEADER))
+    if documents != doc_count or not 0 <= count <= doc_count or len(data) != start + 16 * count:
+        return None
+    values, docnums = array("q"), array("q")
+    values.frombytes(data[start:start + 8 * count])
+    docnums.frombytes(data[start + 8 * count:])
+    if sys.byteorder != "little":
+        values.byteswap()
+        docnums.byteswap()
+    return values, docnums
+
+
+def keep_date_orders(generation: Path, segment_ids: set[str]) -> None:
+    """Delete the kept date orders of segments that are no longer in the index (merged away)."""
+    for path in generation.glob(f"{DATES_PREFIX}*{DATES_SUFFIX}"):
+        if path.name[len(DATES_PREFIX):-len(DATES_SUFFIX)] not in segment_ids:
+            path.unlink(missing_ok=True)
 
 
 def make_root(root: Path) -> None:

@@ -33,7 +33,7 @@ from whoosh.reading import MultiReader, SegmentReader, TermNotFound
 from .whoosh_writer import INLINE_LIMIT, SINGLE_POSITIONS, WHOOSH_ORIGINALS, apply_writer_fixes
 
 __all__ = ["INLINE_LIMIT", "SINGLE_POSITIONS", "TERM_CACHE_LIMIT", "WHOOSH_ORIGINALS", "create_whoosh",
-           "documents_with", "field_length_bytes", "open_whoosh"]
+           "documents_with", "field_length_bytes", "open_whoosh", "segment_location"]
 
 # Term-table entries a segment reader keeps (``_cache_term_infos``): a few MB at most.
 TERM_CACHE_LIMIT = 20_000
@@ -54,6 +54,21 @@ def create_whoosh(folder: str, schema: Any) -> Any:
     """Create an empty Whoosh index in ``folder`` and open it like ``open_whoosh``."""
     FileStorage(folder).create_index(schema)
     return open_whoosh(folder)
+
+
+def segment_location(reader: Any) -> tuple[str, str] | None:
+    """The folder of a segment reader's files and its segment's id; None for another reader.
+
+    A compound segment reads through an ``OverlayStorage`` of its compound file (``a``) and
+    the index folder's storage (``b``).
+    """
+    segment = reader.segment()  # None for a reader that is not one segment's
+    storage = getattr(reader, "_storage", None)
+    storage = getattr(storage, "b", storage)
+    folder = getattr(storage, "folder", None)
+    if segment is None or not isinstance(folder, str):
+        return None
+    return folder, segment.segment_id()
 
 
 def field_length_bytes(reader: Any, field: str) -> bytes:

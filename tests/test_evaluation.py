@@ -121,7 +121,10 @@ def test_matched_terms_leave_out_feedback_words_and_unmatched_phrases(sample_ind
     assert matched == whoosh
 
 
-def test_date_ranges_from_the_ordered_dates_are_whooshs_matches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kept", [True, False], ids=["kept-order", "computed-order"])
+def test_date_ranges_from_the_ordered_dates_are_whooshs_matches(tmp_path: Path, kept: bool,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from search import postings
     from search.evaluation import _dated
     from search.indexing import update_index
     from search.postings import Segment
@@ -134,6 +137,13 @@ def test_date_ranges_from_the_ordered_dates_are_whooshs_matches(tmp_path: Path) 
     update_index(tmp_path / "ix", corpus)
     (corpus / "a10.md").unlink()  # a deleted document in the segment
     update_index(tmp_path / "ix", corpus)
+    orders = list((tmp_path / "ix").glob("gen-*/dates-*.bin"))
+    assert orders  # the writer kept its segment's date order (storage.write_date_order)
+    if kept:  # read, not computed again
+        monkeypatch.setattr(postings, "column_order", lambda *_args: pytest.fail("date order computed"))
+    else:
+        for path in orders:
+            path.unlink()
     searcher = search.open_index(tmp_path / "ix")._searcher()
     day = lambda n: datetime(2026, 2, n)  # noqa: E731
     ranges = [(day(3), day(12), False, False), (day(3), day(12), True, True), (None, day(5), False, False),

@@ -186,6 +186,37 @@ def test_rebuild_publishes_a_new_generation(tmp_path: Path, tiny_corpus: Path) -
     assert current_generation(index_of(tmp_path)) != first
 
 
+def test_each_segment_keeps_its_date_order_and_a_damaged_one_is_written_again(tmp_path: Path,
+                                                                                 tiny_corpus: Path) -> None:
+    from array import array
+
+    from search import storage
+    from search.postings import column_order
+
+    def segments() -> dict[str, int]:
+        with search.open_index(index_of(tmp_path)) as ix:
+            return {leaf.reader().segment().segment_id(): leaf.reader().doc_count_all()
+                    for leaf, _offset in ix._searcher().leaf_searchers()}
+
+    update_index(index_of(tmp_path), tiny_corpus)
+    (tiny_corpus / "late.md").write_text(article_text("Late news", "<p>Later.</p>", date="2026-12-01"))
+    update_index(index_of(tmp_path), tiny_corpus)  # a second segment
+    generation = current_generation(index_of(tmp_path))
+    found = segments()
+    assert len(found) == 2
+    kept = sorted(path.name for path in generation.glob("dates-*.bin"))
+    assert kept == sorted(f"dates-{segment_id}.bin" for segment_id in found)
+    first = min(found)
+    (generation / f"dates-{first}.bin").write_bytes(b"damaged")
+    storage.write_date_order(generation, "MAIN_mergedaway", 1, array("q", [1]), array("q", [0]))
+    update_index(index_of(tmp_path), tiny_corpus)  # nothing changed in the corpus
+    assert sorted(path.name for path in generation.glob("dates-*.bin")) == kept
+    with search.open_index(index_of(tmp_path)) as ix:
+        reader = next(leaf.reader() for leaf, _offset in ix._searcher().leaf_searchers()
+                      if leaf.reader().segment().segment_id() == first)
+        assert storage.read_date_order(generation, first, found[first]) == column_order(reader, "date")
+
+
 def test_api_added_articles_survive_a_corpus_update(tmp_path: Path, tiny_corpus: Path) -> None:
     update_index(index_of(tmp_path), tiny_corpus)
     extra = search.load_article(tiny_corpus / "flood.md")

@@ -231,3 +231,30 @@ def test_rechecked_files_are_kept_and_a_file_that_cannot_be_read_gives_none(tmp_
         (tmp_path / storage.RECHECKED_FILE).write_bytes(damaged)
         assert storage.read_rechecked(tmp_path) == {}, damaged
     assert storage.read_rechecked(tmp_path / "missing") == {}
+
+
+def test_date_orders_are_kept_and_one_that_does_not_fit_its_segment_gives_none(tmp_path: Path) -> None:
+    from array import array
+
+    values, docnums = array("q", [5, 9, 9, 2**62]), array("q", [3, 0, 7, 1])
+    storage.write_date_order(tmp_path, "MAIN_abc", 8, values, docnums)
+    assert storage.read_date_order(tmp_path, "MAIN_abc", 8) == (values, docnums)
+    assert storage.read_date_order(tmp_path, "MAIN_abc", 9) is None  # another segment's count
+    assert storage.read_date_order(tmp_path, "MAIN_other", 8) is None
+    path = tmp_path / "dates-MAIN_abc.bin"
+    whole = path.read_bytes()
+    for damaged in (b"", whole[:-1], whole + b"\0", b"other header" + whole[17:], whole[:20]):
+        path.write_bytes(damaged)
+        assert storage.read_date_order(tmp_path, "MAIN_abc", 8) is None, damaged
+    storage.write_date_order(tmp_path, "MAIN_empty", 0, array("q"), array("q"))
+    assert storage.read_date_order(tmp_path, "MAIN_empty", 0) == (array("q"), array("q"))
+
+
+def test_date_orders_of_segments_gone_are_deleted_and_whoosh_files_left_alone(tmp_path: Path) -> None:
+    from array import array
+
+    for segment_id in ("MAIN_kept", "MAIN_gone"):
+        storage.write_date_order(tmp_path, segment_id, 1, array("q", [1]), array("q", [0]))
+    (tmp_path / "MAIN_gone.seg").write_bytes(b"whoosh's")
+    storage.keep_date_orders(tmp_path, {"MAIN_kept"})
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["MAIN_gone.seg", "dates-MAIN_kept.bin"]
