@@ -21,16 +21,19 @@ and phrase positions only there, posting blocks holding none of them undecoded.
 Parts:
 - ``Evaluator``: ``scores(query)`` gives every match with its score (the total count is its
   length); results of sub-queries are kept, so a query and its feedback variant share work.
-  ``top(query, n)`` gives the total and the n best (``scores.best``).
+  ``top(query, n)`` gives the total and the n best (``scores.best``); ``in_date_order(query,
+  n, newest)`` the total and the first n by date.
 - ``Evaluator.matched_terms``: the terms of a query found in one document (for highlighting).
 """
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from functools import partial
-from itertools import compress
+from itertools import compress, islice, repeat
+from operator import add
 from typing import Any
 
 from whoosh import query as wq
@@ -41,6 +44,7 @@ from .phrases import adjacent, has_positions, in_order, positions_of
 from .postings import Segment
 from .ranking import FeedbackBoost, FieldsTerm
 from .recency import RecencyBoost, date_column, recency_factor
+from .schema import DATE_FIELD
 from .scores import FieldList, Scores, best, bm25, coordinate, feedback_bonus, fields_term
 from .whoosh_fixes import documents_with
 
@@ -141,6 +145,35 @@ class Evaluator:
             else:
                 found.update(part.scores)
         return found
+
+    def in_date_order(self, query: wq.Query, count: int, newest: bool) -> tuple[int, list[tuple[int, float]]]:
+        """How many documents ``query`` matches, and the first ``count`` of them by date with
+        their scores: newest or oldest first, undated ones last, ties by document number
+        (descending when newest first), as Whoosh's sorting collector orders them.
+
+        Each segment's documents in date order (``Segment.column_order``, kept by the writer)
+        are filtered down to the matches in C, then the segments are merged: Whoosh's collector
+        looked up a sort key for every match through its matcher and sorted them all.
+        """
+        scores = self.scores(query)
+        streams = []
+        dated: list[int] = []
+        for segment in self.segments:
+            order = segment.column_order(DATE_FIELD)
+            if order is None:
+                continue
+            values, docnums = order
+            numbers = list(map(add, docnums, repeat(segment.offset))) if segment.offset else list(docnums)
+            inside = list(map(scores.__contains__, numbers))
+            kept = list(compress(numbers, inside))
+            dated += kept
+            pairs = list(zip(compress(values, inside), kept))
+            streams.append(pairs[::-1] if newest else pairs)
+        found = [docnum for _value, docnum in islice(heapq.merge(*streams, reverse=newest), count)]
+        if len(found) < count:
+            undated = sorted(scores.keys() - set(dated), reverse=newest)
+            found += undated[:count - len(found)]
+        return len(scores), [(docnum, scores[docnum]) for docnum in found]
 
     def matched_terms(self, query: wq.Query, docnums: list[int]) -> dict[int, set[Term]]:
         """The (field, term) pairs of ``query`` that matched each document, as Whoosh's

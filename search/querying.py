@@ -4,7 +4,8 @@ Parts:
 - ``SearchOptions`` and ``run_search``: run a query on a searcher and return ``Results``. A
   search by relevance scores every match once, a posting list at a time (``evaluation``), so
   the total is exact; only the shown page's hits get their matched terms and snippets. A search
-  sorted by date goes through Whoosh's collector.
+  sorted by date finds every match the same way and takes the page from the segments' date
+  orders. Whoosh's own collectors remain for indexes this does not read (see ``postings``).
 
 - ``ranking_query``: what relevance ranks by (fields combined, feedback, the recency boost).
 - Facet counts; "did you mean" comes from ``spelling``.
@@ -100,8 +101,10 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     parsed = parse_query(text, searcher.schema, now, options.fields)
     parsed = expand_fuzzy(parsed, searcher)
     restriction = date_filter(options)
-    if options.sort == "relevance" and supported(searcher):
-        return _ranked_search(searcher, text, parsed, restriction, options, started, now)
+    if supported(searcher):
+        if options.sort == "relevance":
+            return _ranked_search(searcher, text, parsed, restriction, options, started, now)
+        return _dated_search(searcher, text, parsed, restriction, options, started)
     ranked = parsed
     if options.sort == "relevance":
         ranked = ranking_query(searcher, text, parsed, restriction, options, now)
@@ -150,6 +153,23 @@ def _ranked_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Q
     total, shown = evaluator.top(ranked, first + options.limit)
     shown = shown[first:]
     matched = evaluator.matched_terms(ranked, [docnum for docnum, _score in shown])
+    hits = tuple(_copy_hit(_ScoredHit(searcher, docnum, score, matched[docnum]), rank, options)
+                 for rank, (docnum, score) in enumerate(shown, first + 1))
+    return _results(searcher, text, parsed, restriction, options, started, total, hits,
+                    lambda: _all_matches(searcher, parsed))
+
+
+def _dated_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
+                  options: SearchOptions, started: float) -> Results:
+    """A search sorted by date (``evaluation``): every match found, the page taken in date
+    order; a hit's score is the query's score as typed (no fields combined, no feedback)."""
+    evaluator = Evaluator(searcher)
+    if restriction is not None:
+        parsed = wq.And([parsed, restriction])
+    first = (options.page - 1) * options.limit
+    total, shown = evaluator.in_date_order(parsed, first + options.limit, options.sort == "newest")
+    shown = shown[first:]
+    matched = evaluator.matched_terms(parsed, [docnum for docnum, _score in shown])
     hits = tuple(_copy_hit(_ScoredHit(searcher, docnum, score, matched[docnum]), rank, options)
                  for rank, (docnum, score) in enumerate(shown, first + 1))
     return _results(searcher, text, parsed, restriction, options, started, total, hits,

@@ -166,6 +166,47 @@ def test_undated_articles_come_last_in_both_date_orders(tmp_path: Path, write_ar
     assert paths(ix.search("storm", sort="newest")) == ["d.md", "a.md", "c.md", "b.md"]
 
 
+def test_date_sorts_page_as_whooshs_sorting_collector_did(tmp_path: Path, write_article: WriteArticle,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every page of a date sort equals the one Whoosh's sorting collector gave: same-day ties,
+    undated articles, a deletion and two segments included; scores are the query's own."""
+    from whoosh import query as wq
+
+    from search import querying
+
+    days = ["2026-03-01", "2026-03-01", None, "2026-02-10", "2026-03-01", None, "2025-12-31", "2026-02-10"]
+    for number, day in enumerate(days):
+        write_article(f"a{number}.md", f"Storm report {number}", f"<p>The storm {'and flood ' * number}hit.</p>",
+                      date=day)
+    update_index(tmp_path / "index", tmp_path / "corpus")
+    for number, day in enumerate(["2026-03-01", None, "2026-02-10"], len(days)):  # a second segment
+        write_article(f"a{number}.md", f"Late storm {number}", "<p>The storm and flood.</p>", date=day)
+    (tmp_path / "corpus" / "a4.md").unlink()  # deleted from the first segment
+    update_index(tmp_path / "index", tmp_path / "corpus")
+    ix = search.open_index(tmp_path / "index")
+    assert len(ix._searcher().leaf_searchers()) == 2
+    whoosh_scores = {hit.docnum: hit.score for hit in ix._searcher().search(wq.Term("body", "flood"), limit=None)}
+    compared = 0
+    for query in ("storm", "flood", "storm -flood", "title:storm", "*"):
+        for sort in ("newest", "oldest"):
+            for limit, page in ((3, 1), (3, 2), (3, 3), (4, 3), (20, 1)):
+                for since in (None, "2026-02-01"):
+                    pages = []
+                    for ours in (True, False):
+                        if not ours:
+                            monkeypatch.setattr(querying, "supported", lambda _searcher: False)
+                        found = ix.search(query, sort=sort, limit=limit, page=page, since=since, snippets=1)
+                        pages.append((found.total, [(hit.path, hit.rank, hit.snippets) for hit in found.hits]))
+                        monkeypatch.undo()
+                    assert pages[0] == pages[1], (query, sort, limit, page, since)
+                    compared += bool(pages[0][1])
+    assert compared >= 60
+    newest = ix.search("body:flood", sort="newest", limit=20)
+    assert newest.total == len(whoosh_scores) >= 8
+    by_id = {ix._searcher().document_number(id=hit.id): hit.score for hit in newest.hits}
+    assert by_id == pytest.approx(whoosh_scores)  # the query's score, not the date it sorted by
+
+
 def test_paging_reports_the_total(tiny_index: search.Index) -> None:
     first = tiny_index.search("strike OR rates OR flood OR power", limit=2, page=1)
     second = tiny_index.search("strike OR rates OR flood OR power", limit=2, page=2)
