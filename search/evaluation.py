@@ -75,6 +75,16 @@ def _dated(segment: Segment, node: wq.NumericRange) -> Sequence[int] | None:
     return docnums[low:high]
 
 
+def _in_period(node: wq.NumericRange, value: int) -> bool:
+    """Whether a document with this column value is in the range, as ``_dated`` decides it (0,
+    no date, is in no range)."""
+    if not value:
+        return False
+    if node.start is not None and (value <= node.start if node.startexcl else value < node.start):
+        return False
+    return node.end is None or (value < node.end if node.endexcl else value <= node.end)
+
+
 class _Part:
     """A sub-query's matches in one segment: scores, and for coordination the matched terms."""
 
@@ -365,19 +375,62 @@ class Evaluator:
         return _Part(scores, matched, termcount)
 
     def _intersection(self, node: wq.And, index: int, domain: _Domain | None = None) -> _Part:
+        if domain is None:
+            filtered = self._filtered_by_dates(node, index)
+            if filtered is not None:
+                return filtered
         # A date range found from the segment's dates (cheap) narrows what the others read; the
         # ranges themselves are read within the outer domain (within their own, each of their
         # documents would be checked against the set made of them).
         narrowed = domain
+        narrowing: set[int] = set()  # ids of the ranges that narrowed it
         for sub in node.subqueries:
             if isinstance(sub, wq.NumericRange):
-                narrowed = self._narrowed(sub, index, narrowed)
-        parts = sorted((self._part(sub, index, False, domain if isinstance(sub, wq.NumericRange) else narrowed)
-                        for sub in node.subqueries), key=lambda p: len(p.scores))
-        common = set(parts[0].scores)
-        for part in parts[1:]:
+                before, narrowed = narrowed, self._narrowed(sub, index, narrowed)
+                if narrowed is not before:
+                    narrowing.add(id(sub))
+        evaluated = [(sub, self._part(sub, index, False, domain if isinstance(sub, wq.NumericRange) else narrowed))
+                     for sub in node.subqueries]
+        parts = sorted((part for _sub, part in evaluated), key=lambda p: len(p.scores))
+        # The parts evaluated within the narrowed domain hold only documents of those ranges, so
+        # the ranges (often most of the index: --since last year) are not intersected again.
+        inner = [part for sub, part in evaluated if id(sub) not in narrowing] or parts
+        inner.sort(key=lambda p: len(p.scores))
+        common = set(inner[0].scores)
+        for part in inner[1:]:
             common.intersection_update(part.scores)
-        scores = {docnum: sum(part.scores[docnum] for part in parts) * node.boost for docnum in common}
+        if len(parts) == 2:  # the usual query and date range; the sum as ``sum`` adds it
+            first, second = parts[0].scores, parts[1].scores
+            scores = {docnum: first[docnum] + second[docnum] for docnum in common}
+        else:
+            scores = {docnum: sum(part.scores[docnum] for part in parts) for docnum in common}
+        if node.boost != 1.0:
+            scores = {docnum: score * node.boost for docnum, score in scores.items()}
+        return _Part(scores, None, 0)
+
+    def _filtered_by_dates(self, node: wq.And, index: int) -> _Part | None:
+        """``rest AND period`` where the date range holds most of the segment (``--since`` a year
+        ago in a younger archive): ``rest`` evaluated as if alone and its matches kept by their
+        dates. Narrowing to such a range (``_narrowed``) made a set and a sorted list of most of
+        the segment's documents and filtered every posting list through them, which cost more
+        than the few postings it saved. None where this does not apply."""
+        if len(node.subqueries) != 2:
+            return None
+        first, second = node.subqueries
+        period, rest = (first, second) if isinstance(first, wq.NumericRange) else (second, first)
+        if not isinstance(period, wq.NumericRange) or isinstance(rest, wq.NumericRange):
+            return None
+        segment = self.segments[index]
+        docs = _dated(segment, period)
+        if docs is None or len(docs) * 2 <= segment.reader.doc_count():
+            return None
+        dates = segment.column_values(period.fieldname)
+        inside = partial(_in_period, period)
+        # The range's constant score added as ``_intersection`` adds it (two terms commute).
+        scores = {docnum: score + period.boost for docnum, score in self._part(rest, index, False).scores.items()
+                  if inside(dates[docnum])}
+        if node.boost != 1.0:
+            scores = {docnum: score * node.boost for docnum, score in scores.items()}
         return _Part(scores, None, 0)
 
     def _difference(self, node: wq.AndNot, index: int, domain: _Domain | None = None) -> _Part:

@@ -73,6 +73,16 @@ class Segment:
         found: tuple[Sequence[int], Sequence[int]] | None = orders[field]
         return found
 
+    def column_values(self, field: str) -> Sequence[int]:
+        """The value of the field's numeric column for every document (0 where it has none),
+        read once per segment reader."""
+        columns: dict[str, Any] = self.reader.__dict__.setdefault("_newsearch_columns", {})
+        if field not in columns:
+            columns[field] = array("q", self.reader.column_reader(field, translate=False)) \
+                if self.reader.has_column(field) else array("q", bytes(8 * self.reader.doc_count_all()))
+        values: Sequence[int] = columns[field]
+        return values
+
     def postings(self, field: str, text: bytes, within: Sequence[int] | None = None
                  ) -> tuple[Sequence[int], Sequence[float]]:
         """The document numbers and weights of one term, deleted documents left out.

@@ -164,6 +164,37 @@ def test_date_ranges_from_the_ordered_dates_are_whooshs_matches(tmp_path: Path, 
     assert _dated(Segment(searcher.leaf_searchers()[0][0], 0), wq.NumericRange("size", 1, 5)) is None
 
 
+def test_a_date_range_holding_most_articles_filters_the_rest_by_date_as_whoosh_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``word AND range`` with a range holding most of the segment is evaluated without
+    narrowing to the range (``Evaluator._filtered_by_dates``): same matches and scores as
+    Whoosh's, exclusive and inclusive bounds and undated articles included."""
+    from search.indexing import update_index
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for day in range(1, 29):
+        body = "<p>" + "storm " * (day % 4 + 1) + "text.</p>"
+        (corpus / f"a{day}.md").write_text(article_text(f"Day {day}", body, date=f"2026-02-{day:02d}"))
+    (corpus / "undated.md").write_text(article_text("No date", "<p>storm text.</p>", date=None))
+    update_index(tmp_path / "ix", corpus)
+    searcher = search.open_index(tmp_path / "ix")._searcher()
+    monkeypatch.setattr(Evaluator, "_narrowed", lambda *_args: pytest.fail("narrowed to a range holding most"))
+    day = lambda n: datetime(2026, 2, n)  # noqa: E731
+    compared = 0
+    for start, end, startexcl, endexcl in [(day(3), day(27), False, False), (day(3), day(27), True, True),
+                                           (None, day(20), False, True), (day(5), None, True, False),
+                                           (None, None, False, False)]:
+        period = wq.DateRange("date", start, end, startexcl=startexcl, endexcl=endexcl)
+        for query in (wq.And([wq.Term("body", "storm"), period]), wq.And([period, wq.Term("body", "storm")], boost=2.0)):
+            expected = whoosh_unpruned(searcher, query)
+            found = Evaluator(searcher).scores(query)
+            assert sorted(found) == sorted(docnum for docnum, _score in expected), (start, end, startexcl, endexcl)
+            assert found == pytest.approx(dict(expected))
+            compared += 1
+    assert compared == 10
+
+
 def test_feedback_terms_of_fields_with_and_without_lengths_score_as_in_whoosh(sample_index: search.Index) -> None:
     from search.ranking import FeedbackBoost
 
