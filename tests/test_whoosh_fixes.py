@@ -65,6 +65,27 @@ def test_term_lookups_answer_as_the_term_table_does_and_the_cache_stays_bounded(
             terms.term_info("body", b"zzzznotaword")
 
 
+def test_document_frequencies_over_segments_are_the_sums_and_the_cache_stays_bounded(
+        tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from search import whoosh_fixes
+
+    update_index(tmp_path / "ix", tiny_corpus)
+    (tiny_corpus / "extra.md").write_text(article_text("Strike extra", "<p>Another strike and a fire.</p>"))
+    update_index(tmp_path / "ix", tiny_corpus)  # a second segment
+    ix = open_whoosh(str(storage.current_generation(tmp_path / "ix")))
+    monkeypatch.setattr(whoosh_fixes, "TERM_CACHE_LIMIT", 3)
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        assert len(reader.readers) == 2
+        words = [("body", "strike"), ("body", b"fire"), ("title", "strike"), ("body", "zzzznotaword"), ("tags", "strike")]
+        expected = {word: sum(segment.doc_frequency(*word) for segment in reader.readers) for word in words}
+        assert all(segment.doc_frequency("body", "strike") for segment in reader.readers)  # both count
+        assert expected[("body", "zzzznotaword")] == 0
+        for _round in range(2):  # the second round answers from the cache, which is cleared when full
+            assert {word: searcher.doc_frequency(*word) for word in words} == expected
+            assert len(reader._newsearch_frequencies) <= 3
+
+
 def test_columns_iterated_whole_give_whooshs_values(tmp_path: Path, tiny_corpus: Path) -> None:
     """Every number and byte-string column of an index of two segments (one with an undated
     article, so a date column holds its default) reads the same as Whoosh's own iteration."""
