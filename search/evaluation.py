@@ -156,6 +156,11 @@ class Evaluator:
                 found.update(part.scores)
         return found
 
+    def segment_matches(self, query: wq.Query) -> list[tuple[Segment, Scores]]:
+        """Each segment with the documents ``query`` matches in it (its own numbers) and their
+        scores."""
+        return [(segment, self._part(query, index, False).scores) for index, segment in enumerate(self.segments)]
+
     def in_date_order(self, query: wq.Query, count: int, newest: bool) -> tuple[int, list[tuple[int, float]]]:
         """How many documents ``query`` matches, and the first ``count`` of them by date with
         their scores: newest or oldest first, undated ones last, ties by document number

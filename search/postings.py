@@ -2,7 +2,9 @@
 
 Parts:
 - ``Segment``: one segment of a searcher, with its field length bytes (Whoosh's quantised
-  lengths, one byte per document) and ``postings`` / ``postings_and_values``.
+  lengths, one byte per document), ``postings`` / ``postings_and_values``, and what reads its
+  columns whole: ``column_order`` (documents in date order, kept by the writer), ``column_values``
+  and ``value_counts`` (facet counts).
 - ``supported``: whether every segment of a searcher is a Whoosh segment this module reads.
 
 Whoosh reads a posting list one posting at a time, through a matcher. Here a term's whole list is
@@ -19,7 +21,8 @@ import struct
 import zlib
 from array import array
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from itertools import accumulate, compress, repeat
 from operator import not_
 from pathlib import Path
@@ -82,6 +85,41 @@ class Segment:
                 if self.reader.has_column(field) else array("q", bytes(8 * self.reader.doc_count_all()))
         values: Sequence[int] = columns[field]
         return values
+
+    def value_counts(self, field: str, docs: Collection[int]) -> Counter[str]:
+        """How many of ``docs`` hold each value of the field, named as Whoosh's grouping names
+        them: a column's value, or for a field without a column each of its words (a document
+        may then count under several). Counted in C from what ``_values_of`` keeps."""
+        kind, first, second = self._values_of(field)
+        if kind == "column":
+            names: list[str] = second
+            return Counter({names[code]: count for code, count in Counter(map(first.__getitem__, docs)).items()})
+        counts: Counter[str] = Counter()
+        for name, ids in zip(first, second):
+            found = sum(map(docs.__contains__, ids))
+            if found:
+                counts[name] += found
+        return counts
+
+    def _values_of(self, field: str) -> tuple[str, Any, Any]:
+        """A field's values by document, read once per segment reader: for a column, each
+        document's value as a number into the list of distinct names ("column", numbers,
+        names); otherwise each word's name and documents ("words", names, document arrays)."""
+        kept: dict[str, Any] = self.reader.__dict__.setdefault("_newsearch_values", {})
+        if field not in kept:
+            reader = self.reader
+            field_type = reader.schema[field]
+            if reader.has_column(field):
+                numbers: dict[Any, int] = {}
+                codes = array("I", [numbers.setdefault(value, len(numbers))
+                                    for value in reader.column_reader(field, translate=False)])
+                kept[field] = ("column", codes, [field_type.from_column_value(value) for value in numbers])
+            else:
+                words = list(reader.lexicon(field))
+                kept[field] = ("words", [field_type.from_bytes(text) for text in words],
+                               [array("I", self.postings(field, text)[0]) for text in words])
+        found: tuple[str, Any, Any] = kept[field]
+        return found
 
     def postings(self, field: str, text: bytes, within: Sequence[int] | None = None
                  ) -> tuple[Sequence[int], Sequence[float]]:

@@ -1,6 +1,7 @@
 """Query language and ranking against the tiny corpus, whose answers are known."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -221,6 +222,41 @@ def test_facets_count_sources_tags_and_months(tiny_index: search.Index) -> None:
     assert facets["source"] == {"https://feeds.harbour.example/rss": 2, "https://feeds.valley.example/rss": 1}
     assert facets["tag"]["transit"] == 2
     assert facets["month"] == {"2026-08": 1, "2026-07": 2}
+
+
+def test_facets_are_whooshs_groups_across_segments_deletions_and_missing_values(
+        tmp_path: Path, write_article: WriteArticle) -> None:
+    """Facets counted from the evaluator's matches (``_counted_facets``) equal Whoosh's grouping
+    of the same matches: several tags per article, articles without tags or date, a deleted
+    article, two segments."""
+    from whoosh import query as wq
+
+    from search import querying
+
+    sources = ["https://a.example/rss", "https://b.example/rss", None]
+    for number in range(12):
+        tags = [("flood", "storm", "river")[i] for i in range(number % 4) if i < 3]
+        write_article(f"a{number}.md", f"Storm {number}", "<p>The storm and the flood.</p>",
+                      date=None if number % 5 == 4 else f"2026-0{1 + number % 3}-1{number % 9}",
+                      tags=tuple(tags), source=sources[number % 3])
+    update_index(tmp_path / "index", tmp_path / "corpus")
+    write_article("late.md", "Late storm", "<p>Storm again.</p>", date="2026-04-01", tags=("storm", "late"))
+    (tmp_path / "corpus" / "a3.md").unlink()
+    update_index(tmp_path / "index", tmp_path / "corpus")
+    ix = search.open_index(tmp_path / "index")
+    searcher = ix._searcher()
+    assert len(searcher.leaf_searchers()) == 2
+    compared = 0
+    for text, since in (("storm", None), ("flood", None), ("storm -flood", None), ("*", None), ("storm", "2026-02-01")):
+        for sort in ("relevance", "newest"):
+            found = ix.search(text, facets=True, sort=sort, since=since).facets
+            parsed = querying.parse_query(text, searcher.schema)
+            if since:
+                parsed = wq.And([parsed, wq.DateRange("date", datetime(2026, 2, 1), None)])
+            grouped = searcher.search(parsed, limit=None, scored=False, groupedby=querying._facet_groups())
+            assert found == querying._facet_counts(grouped), (text, since, sort)
+            compared += bool(found["tag"]) and bool(found["source"]) and bool(found["month"])
+    assert compared >= 8
 
 
 def test_a_leading_angle_bracket_is_text_not_a_range(tiny_index: search.Index) -> None:
