@@ -153,10 +153,7 @@ def _ranked_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Q
         ranked = wq.And([ranked, restriction])
     first = (options.page - 1) * options.limit
     total, shown = evaluator.top(ranked, first + options.limit)
-    shown = shown[first:]
-    matched = evaluator.matched_terms(ranked, [docnum for docnum, _score in shown])
-    hits = tuple(_copy_hit(_ScoredHit(searcher, docnum, score, matched[docnum]), rank, options)
-                 for rank, (docnum, score) in enumerate(shown, first + 1))
+    hits = _evaluated_hits(evaluator, ranked, shown[first:], first, options)
     return _results(searcher, text, parsed, restriction, options, started, total, hits,
                     lambda: _counted_facets(evaluator, ranked))
 
@@ -170,12 +167,18 @@ def _dated_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Qu
         parsed = wq.And([parsed, restriction])
     first = (options.page - 1) * options.limit
     total, shown = evaluator.in_date_order(parsed, first + options.limit, options.sort == "newest")
-    shown = shown[first:]
-    matched = evaluator.matched_terms(parsed, [docnum for docnum, _score in shown])
-    hits = tuple(_copy_hit(_ScoredHit(searcher, docnum, score, matched[docnum]), rank, options)
-                 for rank, (docnum, score) in enumerate(shown, first + 1))
+    hits = _evaluated_hits(evaluator, parsed, shown[first:], first, options)
     return _results(searcher, text, parsed, restriction, options, started, total, hits,
                     lambda: _counted_facets(evaluator, parsed))
+
+
+def _evaluated_hits(evaluator: Evaluator, query: wq.Query, shown: list[tuple[int, float]], first: int,
+                    options: SearchOptions) -> tuple[Hit, ...]:
+    """The shown (docnum, score) pairs copied out as hits ranked from ``first + 1``, with the
+    terms of ``query`` each one matched."""
+    matched = evaluator.matched_terms(query, [docnum for docnum, _score in shown])
+    return tuple(_copy_hit(_ScoredHit(evaluator.searcher, docnum, score, matched[docnum]), rank, options)
+                 for rank, (docnum, score) in enumerate(shown, first + 1))
 
 
 def _results(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None, options: SearchOptions,
