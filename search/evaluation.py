@@ -262,10 +262,9 @@ class Evaluator:
         if node is wq.NullQuery:
             return _Part({}, {} if counts else None, 0)
         if type(node) is wq.Every:
-            docnums = documents_with(segment.reader, node.fieldname)
+            docnums = documents_with(segment.reader, node.fieldname, _within(domain))
             if docnums is not None:  # each scores its boost, as in Whoosh; no term counts
-                return _restricted(_Part(dict.fromkeys(docnums, node.boost),
-                                         dict.fromkeys(docnums, 0) if counts else None, 0), domain)
+                return _Part(dict.fromkeys(docnums, node.boost), dict.fromkeys(docnums, 0) if counts else None, 0)
         return _restricted(self._whoosh(node, index, counts), domain)
 
     def _term(self, node: wq.Term, segment: Segment, counts: bool, domain: _Domain | None = None) -> _Part:

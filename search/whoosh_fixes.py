@@ -18,7 +18,7 @@ Every module that opens or writes an index imports this one.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import accumulate, compress, repeat
 from typing import Any
 
@@ -241,19 +241,23 @@ def _every_from_field_lengths() -> None:
     wq.Every.matcher = matcher
 
 
-def documents_with(reader: Any, field: str | None) -> list[int] | None:
+def documents_with(reader: Any, field: str | None, among: Sequence[int] | None = None) -> list[int] | None:
     """A segment's (undeleted) documents with something in ``field``, or all of them when
-    ``field`` is None, from the field's length bytes; None where they cannot tell (a field
-    that is not scored, a reader of several segments)."""
+    ``field`` is None, from the field's length bytes; only those of ``among`` (ascending) when
+    given, so a narrow date range does not list the whole segment first. None where they
+    cannot tell (a field that is not scored, a reader of several segments)."""
     if not isinstance(reader, SegmentReader):
         return None
     deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
     if field in (None, "", "*"):
-        return [docnum for docnum in range(reader.doc_count_all()) if docnum not in deleted]
+        return [docnum for docnum in (range(reader.doc_count_all()) if among is None else among)
+                if docnum not in deleted]
     if field not in reader.schema or not reader.schema[field].scorable:
         return None
     lengths = field_length_bytes(reader, field)
-    return [docnum for docnum in compress(range(len(lengths)), lengths) if docnum not in deleted]
+    found = compress(range(len(lengths)), lengths) if among is None else \
+        compress(among, map(lengths.__getitem__, among))
+    return [docnum for docnum in found if docnum not in deleted]
 
 
 if not getattr(whoosh3.W3PerDocReader, "_newsearch_fixed", False):

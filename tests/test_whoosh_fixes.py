@@ -225,4 +225,14 @@ def test_every_article_with_a_field_is_whooshs_own_answer_across_segments_and_de
         assert len(described) < searcher.doc_count()  # bare.md has none: the field test means something
         everything = searcher.search(wq.Every(), limit=None)
         assert len(everything) == searcher.doc_count()
+        from search.whoosh_fixes import documents_with
+
+        for sub, offset in searcher.leaf_searchers():  # among some documents: those of them
+            reader = sub.reader()
+            for among in (list(range(0, reader.doc_count_all(), 2)), list(range(reader.doc_count_all()))):
+                for field in (*fields, None):  # deleted documents stay out whatever ``among`` holds
+                    whole = documents_with(reader, field)
+                    assert whole is not None
+                    assert documents_with(reader, field, among) == [docnum for docnum in whole if docnum in among]
+            assert documents_with(reader, "link", among) is None
 
