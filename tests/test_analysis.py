@@ -4,7 +4,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from whoosh.analysis import CompositeAnalyzer
 
@@ -165,5 +165,14 @@ def test_numbers_and_symbols_are_their_own_stems_without_nltk(fresh_stems: None,
 @given(st.text(st.characters(blacklist_categories=("Lu", "Ll", "Lt", "Lm", "Lo", "Cs"),
                              blacklist_characters="'\u2018\u2019\u201b"), min_size=1, max_size=8))
 def test_nltk_leaves_a_word_without_letters_or_apostrophes_as_it_is(word: str) -> None:
-    """What lets ``snowball_stem`` skip NLTK for such words."""
+    """What lets ``snowball_stem`` skip NLTK for such words: those ``_STEMMABLE`` finds nothing
+    in (a letter-like number such as "Ⅰ" is a word character it sends to NLTK, which lowers it)."""
+    assume(not analysis._STEMMABLE(word))
     assert analysis._english_stemmer().stem(word) == word
+    assert snowball_stem(word) == word
+
+
+def test_a_letter_like_number_still_goes_to_nltk() -> None:
+    """NLTK lowers "Ⅰ" (a number of category Nl, a word character): it must not be skipped."""
+    assert analysis._STEMMABLE("Ⅰ")
+    assert snowball_stem("Ⅰ") == analysis._english_stemmer().stem("Ⅰ") == "ⅰ"
