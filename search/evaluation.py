@@ -43,7 +43,7 @@ from whoosh.formats import Positions
 from .phrases import adjacent, has_positions, in_order, positions_of
 from .postings import Segment
 from .ranking import FeedbackBoost, FieldsTerm
-from .recency import RecencyBoost, date_column, recency_factor
+from .recency import RecencyBoost, recency_factor
 from .schema import DATE_FIELD
 from .scores import FieldList, Scores, best, bm25, coordinate, feedback_bonus, fields_term
 from .whoosh_fixes import documents_with
@@ -500,9 +500,10 @@ class Evaluator:
     def _recency(self, node: RecencyBoost, index: int, domain: _Domain | None = None) -> _Part:
         """``recency.RecencyBoost``: the child's scores, each times its article's ``recency_factor``."""
         base = self._part(node.child, index, False, domain).scores
-        dates = date_column(self.segments[index].reader)
-        if dates is None:
+        segment = self.segments[index]
+        if not segment.reader.has_column(DATE_FIELD):
             return _Part(dict(base), None, 0)
+        dates = segment.column_values(DATE_FIELD)
         return _Part({docnum: score * recency_factor(dates[docnum], node.reference, node.half_life_days)
                       for docnum, score in base.items()}, None, 0)
 
