@@ -254,7 +254,7 @@ def tantivy_query(text: str) -> str:
 # --- child processes: builds and query runs ----------------------------------------------
 
 def corpus_files(corpus: Path) -> list[Path]:
-    from search.scanning import scan_corpus
+    from search.index.scanning import scan_corpus
     return [corpus / state.path for _, state in sorted(scan_corpus(corpus, []).items())]
 
 
@@ -452,7 +452,7 @@ def newsearch_repeat(corpus: Path, work: Path, queries: Path, passes: int) -> di
 
 
 def storage_generation(index: Path) -> Path:
-    from search import storage
+    from search.index import storage
     return storage.current_generation(index)
 
 

@@ -27,7 +27,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 import search  # noqa: E402
-from search import postings, querying  # noqa: E402
+from search.engine import postings
+from search import pipeline as querying  # noqa: E402
 
 from bench_speed import percentile, read_queries  # noqa: E402
 

@@ -11,7 +11,7 @@ Every engine is fed the same articles, read with newsearch's own reader (``searc
 newsearch reads them through its indexer, which uses that reader), and gets the same queries,
 reduced to plain words (``sanitize``). Each retrieves up to 1,000 documents a query.
 
-- ``newsearch``: an index built in a temporary folder with ``search.indexing.update_index`` and
+- ``newsearch``: an index built in a temporary folder with ``search.index.update.update_index`` and
   searched with ``Index.search`` at its default settings.
 - ``fts5``: SQLite FTS5 (Python's ``sqlite3``), ``tokenize='porter unicode61'``, ranked by
   ``bm25()``; the query is an OR of the quoted words.
@@ -43,8 +43,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 import search  # noqa: E402
-from search.indexing import update_index  # noqa: E402
-from search.scanning import ARTICLE_SUFFIXES  # noqa: E402
+from search.index.update import update_index  # noqa: E402
+from search.index.scanning import ARTICLE_SUFFIXES  # noqa: E402
 
 RETRIEVE = 1000
 CUTOFF = 10

@@ -58,11 +58,11 @@ from relevance import (  # noqa: E402
     read_queries,
     sanitize,
 )
-from search.indexing import update_index  # noqa: E402
-from search.evaluation import Evaluator  # noqa: E402
-from search.fuzzy import expand_fuzzy  # noqa: E402
-from search.querying import SearchOptions, ranking_query  # noqa: E402
-from search.querylang import parse_query  # noqa: E402
+from search.index.update import update_index  # noqa: E402
+from search.engine.evaluator import Evaluator  # noqa: E402
+from search.query.fuzzy import expand_fuzzy  # noqa: E402
+from search.pipeline import SearchOptions, ranking_query  # noqa: E402
+from search.query.language import parse_query  # noqa: E402
 
 Ranker = Callable[[str, int], list[str]]
 

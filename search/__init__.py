@@ -32,19 +32,19 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .articles import Article, load_article
-    from .index import Index, IndexStats, open_index
-    from .indexing import Skip, UpdateSummary
-    from .results import Hit, Results, Snippet
+    from .api import Index, IndexStats, open_index
+    from .index.update import Skip, UpdateSummary
+    from .present.results import Hit, Results, Snippet
+    from .reading.articles import Article, load_article
 
 __version__ = "0.1.0"
 
 # Where each lazily loaded public name lives.
 _LAZY = {
-    "open_index": "index", "Index": "index", "IndexStats": "index",
-    "Results": "results", "Hit": "results", "Snippet": "results",
-    "Article": "articles", "load_article": "articles",
-    "UpdateSummary": "indexing", "Skip": "indexing",
+    "open_index": "api", "Index": "api", "IndexStats": "api",
+    "Results": "present.results", "Hit": "present.results", "Snippet": "present.results",
+    "Article": "reading.articles", "load_article": "reading.articles",
+    "UpdateSummary": "index.update", "Skip": "index.update",
 }
 
 __all__ = [

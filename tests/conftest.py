@@ -127,7 +127,7 @@ def tiny_corpus(tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_index(tmp_path: Path, tiny_corpus: Path) -> search.Index:
     """An index of the tiny corpus in a temporary folder."""
-    from search.indexing import update_index
+    from search.index.update import update_index
     update_index(tmp_path / "index", tiny_corpus)
     return search.open_index(tmp_path / "index")
 
@@ -135,7 +135,7 @@ def tiny_index(tmp_path: Path, tiny_corpus: Path) -> search.Index:
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> search.Index:
     """An index of the bundled sample corpus (built once per test session; do not modify)."""
-    from search.indexing import update_index
+    from search.index.update import update_index
     folder = tmp_path_factory.mktemp("sample") / "index"
     update_index(folder, SAMPLE_CORPUS)
     return search.open_index(folder)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from search.indexing import update_index
+from search.index.update import update_index
 
 from .conftest import article_text
 

@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import search
-from search.articles import Article, load_article
-from search.display import to_json
-from search.querylang import parse_query
-from search.schema import build_schema
+from search.reading.articles import Article, load_article
+from search.present.display import to_json
+from search.query.language import parse_query
+from search.index.schema import build_schema
 
 from .conftest import ROOT, write_tiny_corpus
 
@@ -188,7 +188,7 @@ def test_parser_raises_nothing_but_query_error(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory: pytest.TempPathFactory) -> search.Index:
-    from search.indexing import update_index
+    from search.index.update import update_index
     folder = tmp_path_factory.mktemp("fuzz-index")
     update_index(folder / "ix", write_tiny_corpus(folder / "corpus"))
     return search.open_index(folder / "ix")

@@ -65,7 +65,7 @@ def test_first_use_of_a_lazy_name_loads_its_module() -> None:
 
 def test_a_search_loads_no_writing_code(sample_index: search.Index) -> None:
     code = (f"import search, sys; search.open_index({str(sample_index.path)!r}).search('harbour'); "
-            "print(sorted(m for m in sys.modules if m in {'search.indexing', 'search.segments', 'multiprocessing'}))")
+            "print(sorted(m for m in sys.modules if m in {'search.index.update', 'search.index.workers', 'multiprocessing'}))")
     output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert output.stdout.strip() == "[]"
 

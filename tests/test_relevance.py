@@ -11,10 +11,10 @@ from types import ModuleType
 import pytest
 
 import search
-from search.querying import SearchOptions, run_search
-from search.querylang import parse_query
-from search.ranking import FeedbackBoost, add_feedback, plain_words
-from search.schema import SEARCH_FIELDS, build_schema
+from search.pipeline import SearchOptions, run_search
+from search.query.language import parse_query
+from search.query.ranking import FeedbackBoost, add_feedback, plain_words
+from search.index.schema import SEARCH_FIELDS, build_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"

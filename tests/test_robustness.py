@@ -32,12 +32,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from whoosh import index as whoosh_index
 
 import search
-from search import storage
-from search.display import BOLD, DIM, MATCH, RESET, TITLE
-from search.indexing import update_index
+from search.index import storage
+from search.present.display import BOLD, DIM, MATCH, RESET, TITLE
+from search.index.update import update_index
 
 from .conftest import ROOT, article_text, write_tiny_corpus
-from .test_storage import synthetic_corpus
+from tests.index.test_storage import synthetic_corpus
 
 PYTHON = [sys.executable, "-m", "search"]
 
@@ -585,7 +585,7 @@ def test_sigkill_at_random_points_of_builds_and_updates(tmp_path: Path) -> None:
 
 
 def test_a_killed_writer_leaves_no_worker_processes(tmp_path: Path) -> None:
-    from search.indexing import PARALLEL_THRESHOLD
+    from search.index.update import PARALLEL_THRESHOLD
     corpus = synthetic_corpus(tmp_path / "corpus", PARALLEL_THRESHOLD + 100)
     children: list[int] = []
     try:
@@ -697,11 +697,11 @@ def test_a_failed_commit_does_not_leave_the_whoosh_lock_held(
 
 
 FULL_DISK_CLI = ("import sys\nfrom tests.test_robustness import FullDisk\ndisk = FullDisk()\n"
-                 "disk.free = int(sys.argv.pop(1))\ndisk.install()\nfrom search.cli import main\n"
+                 "disk.free = int(sys.argv.pop(1))\ndisk.install()\nfrom search.interfaces.cli import main\n"
                  "sys.argv[0] = 'newsearch'\nmain()\n")
 FILE_SIZE_LIMIT_CLI = ("import resource, sys\nlimit = int(sys.argv.pop(1))\n"
                        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))\n"
-                       "from search.cli import main\nsys.argv[0] = 'newsearch'\nmain()\n")
+                       "from search.interfaces.cli import main\nsys.argv[0] = 'newsearch'\nmain()\n")
 
 
 @pytest.mark.parametrize("rebuild", [False, True], ids=["update", "rebuild"])

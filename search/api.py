@@ -1,0 +1,289 @@
+"""The Index handle: one object to search, read and update an index directory.
+
+Parts:
+- ``open_index(path, create=False)``: open (or create) the index at ``path``.
+- ``Index``: ``search``, ``get``, ``related``, ``update``, ``add``, ``delete``, ``stats``.
+- ``IndexStats``: what an index holds.
+
+This is the API the CLI, the REPL and other programs share. It is safe to use one ``Index``
+from many threads: each thread keeps its own Whoosh searcher, refreshed after a commit, and a
+rebuild that publishes a new generation is picked up by the next search.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from search.index import storage
+from search.query.dates import naive_utc, since_bound, until_bound
+from search.errors import IndexNotFoundError, QueryError
+from search.pipeline import SearchOptions, run_search
+from search.query.ranking import weighting
+from search.query.recency import DEFAULT_HALF_LIFE_DAYS
+from search.present.results import Hit, Results
+from search.index.schema import SEARCH_FIELDS, build_schema
+from search.present.snippets import lead_snippet
+from search.whoosh_internals.reading import create_whoosh, open_whoosh
+
+if TYPE_CHECKING:
+    from search.index import update as indexing
+    from search.reading.articles import Article
+
+DEFAULT_INDEX = Path("index")
+DEFAULT_CORPUS = Path("corpus")
+
+DateBound = datetime | str | None
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds: article count, date span, sources, and where it came from."""
+
+    path: str
+    corpus: str
+    articles: int
+    first_date: datetime | None
+    last_date: datetime | None
+    sources: int
+    generation: str
+    updated: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        def iso(moment: datetime | None) -> str | None:
+            return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+        return {"path": self.path, "corpus": self.corpus, "articles": self.articles,
+                "first_date": iso(self.first_date), "last_date": iso(self.last_date),
+                "sources": self.sources, "generation": self.generation, "updated": iso(self.updated)}
+
+
+class Index:
+    """An open newsearch index. Use as a context manager, or call ``close()``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._generation: Path | None = None
+        self._whoosh: Any = None
+        self._open_lock = threading.Lock()
+        self._whoosh_index()  # fail now, with a clear error, when there is no usable index
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Index({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Release this thread's searcher (other threads' close when they end)."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
+
+    # Opening -----------------------------------------------------------------------------
+
+    def _whoosh_index(self) -> Any:
+        """The Whoosh index of the published generation, reopened after a rebuild."""
+        with self._open_lock:
+            generation = storage.current_generation(self.path)
+            if generation != self._generation:
+                storage.read_meta(generation)
+                try:
+                    self._whoosh = open_whoosh(str(generation))
+                except Exception as error:  # Whoosh reports damage with many exception types.
+                    raise storage.damaged_index(self.path, error) from None
+                storage.use_stems(generation)
+                self._generation = generation
+            return self._whoosh
+
+    def _searcher(self) -> Any:
+        """This thread's searcher, refreshed when another commit or a rebuild happened."""
+        ix = self._whoosh_index()
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None and searcher._ix is not ix:
+            searcher.close()
+            searcher = None
+        if searcher is None:
+            try:
+                searcher = ix.searcher(weighting=weighting())
+            except Exception as error:  # damaged segment files surface here
+                raise storage.damaged_index(self.path, error) from None
+        elif not searcher.up_to_date():
+            # Not searcher.refresh(): it reuses segment readers by name, and a reused reader
+            # keeps the deletions it was opened with, so deleted articles would still be found.
+            searcher.close()
+            self._local.searcher = None
+            return self._searcher()
+        self._local.searcher = searcher
+        return searcher
+
+    # Searching ---------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        page: int = 1,
+        sort: str = "relevance",
+        since: DateBound = None,
+        until: DateBound = None,
+        fields: tuple[str, ...] | list[str] | None = None,
+        highlight: str | None = "text",
+        facets: bool = False,
+        recent: bool | float = False,
+        snippets: int = 2,
+    ) -> Results:
+        """Search the index; ``since``/``until`` take datetimes or the query language's date forms.
+
+        ``recent`` boosts newer articles: True with a half-life of two weeks, a number for
+        another half-life in days (relevance sort only; see ``search.query.recency``). ``snippets`` is
+        the number of fragments per hit; 0 leaves them out, for callers that only need the ranking.
+
+        Raises ``QueryError`` for a query or option it cannot understand.
+        """
+        options = SearchOptions(
+            limit=limit, page=page, sort=sort,
+            since=_bound(since, start=True), until=_bound(until, start=False),
+            fields=tuple(fields) if fields else SEARCH_FIELDS,
+            highlight=highlight, facets=facets, recent=_half_life(recent), snippets=snippets,
+        )
+        return run_search(self._searcher(), query, options)
+
+    def get(self, article_id: str) -> Article | None:
+        """The stored article with this id (or path), or None."""
+        searcher = self._searcher()
+        stored = searcher.document(id=article_id) or searcher.document(path=article_id)
+        return _stored_article(stored) if stored else None
+
+    def related(self, article_id: str, *, limit: int = 10, highlight: str | None = "text") -> Results:
+        """Articles most like the one with this id or path (more-like-this on its words)."""
+        searcher = self._searcher()
+        docnum = searcher.document_number(id=article_id)
+        if docnum is None:
+            docnum = searcher.document_number(path=article_id)
+        if docnum is None:
+            raise QueryError(f"no article with id or path {article_id!r} (each hit has both: `id`, `path`)")
+        found = searcher.more_like(docnum, "body", top=limit, numterms=25, normalize=True)
+        hits = tuple(_related_hit(hit, rank, highlight) for rank, hit in enumerate(found, 1))
+        return Results(query=f"related:{article_id}", total=len(hits), page=1, page_count=1,
+                       limit=limit, hits=hits, elapsed=found.runtime)
+
+    def stats(self) -> IndexStats:
+        """Counts and date span of what the index holds."""
+        searcher = self._searcher()
+        reader = searcher.reader()
+        docnums = list(reader.all_doc_ids())
+        # An index with no segments has an EmptyReader, which has no columns at all.
+        dates_column = reader.column_reader("date") if docnums else {}
+        sources_column = reader.column_reader("source_name") if docnums else {}
+        seen = [dates_column[n] for n in docnums]
+        real = [d for d in seen if isinstance(d, datetime) and d.year > 1]
+        sources = {sources_column[n] for n in docnums}
+        generation = storage.current_generation(self.path)
+        meta = storage.read_meta(generation)
+        return IndexStats(
+            path=str(self.path), corpus=meta.corpus, articles=searcher.doc_count(),
+            first_date=min(real).replace(tzinfo=timezone.utc) if real else None,
+            last_date=max(real).replace(tzinfo=timezone.utc) if real else None,
+            sources=len(sources - {""}), generation=generation.name,
+            updated=datetime.fromtimestamp(self._whoosh_index().last_modified(), timezone.utc),
+        )
+
+    # Writing -----------------------------------------------------------------------------
+
+    def update(self, corpus: str | Path | None = None, *, rebuild: bool = False, include_drafts: bool = False,
+               wait: float = 5.0, progress: indexing.ProgressCallback | None = None) -> indexing.UpdateSummary:
+        """Bring the index up to date with ``corpus`` (default: the folder it was built from)."""
+        from search.index import update as indexing  # the writing side (worker processes, the reader) only when used
+
+        folder = Path(corpus) if corpus is not None else Path(self.stats().corpus)
+        return indexing.update_index(self.path, folder, rebuild=rebuild, include_drafts=include_drafts,
+                                     wait=wait, progress=progress)
+
+    def add(self, article: Article, *, wait: float = 5.0) -> None:
+        """Add an article a program made (replacing any with the same id)."""
+        from search.index import update as indexing
+
+        with storage.writer_lock(self.path, wait):
+            indexing.add_articles(self._whoosh_index(), [article])
+
+    def delete(self, article_id: str, *, wait: float = 5.0) -> bool:
+        """Delete the article with this id; True if there was one."""
+        from search.index import update as indexing
+
+        with storage.writer_lock(self.path, wait):
+            return indexing.delete_ids(self._whoosh_index(), [article_id]) > 0
+
+
+def _half_life(recent: bool | float) -> float | None:
+    """``recent`` as ``SearchOptions.recent``: None for no boost, else the half-life in days."""
+    if recent is True:
+        return DEFAULT_HALF_LIFE_DAYS
+    return None if recent is False else float(recent)
+
+
+def _bound(value: DateBound, *, start: bool) -> datetime | None:
+    """A date bound as a naive UTC datetime, like the ones ``dates`` returns (naive means UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return naive_utc(value)
+    return since_bound(value) if start else until_bound(value)
+
+
+def _stored_article(stored: dict[str, Any]) -> Article:
+    from search.reading.articles import Article  # the reader's modules (bs4, ftfy, YAML) load only when needed
+
+    date = stored.get("date")
+    return Article(
+        id=stored["id"], path=stored.get("path", ""), title=stored.get("title", ""),
+        description=stored.get("description", ""), body=stored.get("body", ""),
+        tags=tuple(t for t in stored.get("tag_list", "").split(",") if t),
+        categories=tuple(c for c in stored.get("category_list", "").split(",") if c),
+        source=stored.get("source_name", ""), link=stored.get("link", ""),
+        slug=stored.get("slug", ""), image=stored.get("image", ""),
+        date=date.replace(tzinfo=timezone.utc) if isinstance(date, datetime) else None, draft=False,
+    )
+
+
+def _related_hit(hit: Any, rank: int, highlight: str | None) -> Hit:
+    stored = hit.fields()
+    article = _stored_article(stored)
+    return Hit(id=article.id, title=article.title, date=article.date, source=article.source,
+               categories=article.categories, tags=article.tags, link=article.link, path=article.path,
+               score=float(hit.score or 0.0), rank=rank, description=article.description,
+               snippets=lead_snippet(stored), highlight=highlight)
+
+
+def open_index(path: str | Path = DEFAULT_INDEX, create: bool = False) -> Index:
+    """Open the index at ``path``; with ``create=True`` an empty one is made if none exists.
+
+    Raises ``IndexNotFoundError`` when there is none (and ``create`` is False) and
+    ``IndexDamagedError`` when it cannot be used.
+    """
+    folder = Path(path)
+    if create:
+        try:
+            storage.current_generation(folder)
+        except IndexNotFoundError:
+            _create_empty(folder)
+    return Index(folder)
+
+
+def _create_empty(folder: Path) -> None:
+    with storage.writer_lock(folder):
+        generation = storage.new_generation(folder)
+        create_whoosh(str(generation), build_schema())
+        storage.write_meta(generation, str(DEFAULT_CORPUS.resolve()))
+        storage.publish(folder, generation)
+
+
+__all__ = ["Index", "IndexStats", "open_index", "DEFAULT_INDEX", "DEFAULT_CORPUS"]

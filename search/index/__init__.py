@@ -1,0 +1,5 @@
+"""The index on disk: schema, generations and their atomic publication, scanning a corpus folder,
+building and updating (worker processes writing segments).
+
+Second stage: articles -> index.
+"""

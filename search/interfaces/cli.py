@@ -1,0 +1,382 @@
+"""The ``newsearch`` command: a thin click layer over the ``search`` API.
+
+Commands: ``index``, ``search``, ``related``, ``show``, ``stats`` and ``repl`` (also what a bare
+``newsearch`` opens on a terminal). Each opens the index, calls one library method, and prints
+with ``display``. Exit status, decided in one place (``main``): 0 success, 1 a search found
+nothing, 2 a usage or input error. Results go to stdout, diagnostics to stderr.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from search.present import display
+from search.errors import SearchError
+
+EXIT_OK, EXIT_NOTHING_FOUND, EXIT_ERROR = 0, 1, 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A user-facing error: one line on stderr, exit status 2 (1 means 'nothing found')."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: Any = None) -> None:
+        click.echo(display.error_line(self.format_message()), err=True)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Turn library errors into one-line CLI errors."""
+    try:
+        yield
+    except SearchError as error:
+        raise CliError(str(error)) from None
+
+
+# What to do about a write that failed, by errno; the default is to fix what the message names.
+_WRITE_FIXES = {errno.ENOSPC: "free some disk space", errno.EDQUOT: "free some disk space",
+                errno.EFBIG: "raise the file size limit (ulimit -f)", errno.EROFS: "use a writable disk",
+                errno.EACCES: "check the folder's permissions", errno.EPERM: "check the folder's permissions"}
+
+
+@contextmanager
+def write_errors(index_dir: Path) -> Iterator[None]:
+    """Turn a failed write (disk full, no permission) into one line; the index keeps its last commit."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        fix = _WRITE_FIXES.get(error.errno or 0, "fix that")
+        raise CliError(f"{index_dir}: cannot write the index: {error.strerror or error}; searches keep "
+                       f"the last complete index: {fix} and run `newsearch index` again") from None
+
+
+def index_option(function: F) -> F:
+    """The shared ``--index DIR`` option."""
+    return click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+                        default=Path(os.environ.get("NEWSEARCH_INDEX", "index")), show_default=True,
+                        help="Index directory (or set NEWSEARCH_INDEX).")(function)
+
+
+def output_options(function: F) -> F:
+    """The shared ``--json`` and ``--color`` options."""
+    function = click.option("--json", "as_json", is_flag=True, help="Print one JSON document (see README).")(function)
+    return click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                        show_default=True, help="Colour matches; auto means on a terminal without NO_COLOR.")(function)
+
+
+def open_existing(index_dir: Path) -> Any:
+    """Open the index for a command, as a friendly error when there is none."""
+    import search
+    with friendly_errors():
+        return search.open_index(index_dir)
+
+
+class _Commands(click.Group):
+    """The command group; a command whose output pipe closed (``newsearch search x | head``)
+    ends quietly with status 0, as ripgrep's do, where click would exit 1 ("nothing found")."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_stdout()
+            ctx.exit(EXIT_OK)
+
+
+class _QueryCommand(click.Command):
+    """A command whose arguments are query words: a word that starts with ``-`` and is not one
+    of its options is an exclusion (``newsearch search ice -hockey``), where click read
+    ``-hockey`` as ``-h``, help, and ``-storm`` as "no such option: -s"."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _words_after_options(self.get_params(ctx), args))
+
+
+def _words_after_options(params: list[click.Parameter], args: list[str]) -> list[str]:
+    """``args`` with the query words, in their order, after a ``--``; the options and their
+    values (``-n 5``, ``-n5``, ``--since=x``, an unknown ``--long`` for click to refuse) first."""
+    takes_value = {name: not (param.is_flag or param.count) for param in params if isinstance(param, click.Option)
+                   for name in param.opts + param.secondary_opts}
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        name = arg.split("=", 1)[0]
+        if arg == "--":
+            words.extend(rest)
+        elif name in takes_value:
+            options.append(arg)
+            if takes_value[name] and "=" not in arg:
+                options.extend(islice(rest, 1))
+        elif takes_value.get(arg[:2]) and arg[2:].isdigit() or arg.startswith("--") and len(arg) > 2:
+            options.append(arg)
+        else:
+            words.append(arg)
+    return options + ["--", *words] if words else options
+
+
+@click.group(cls=_Commands, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsearch", prog_name="newsearch")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Full-text search for a folder of news articles.
+
+    \b
+    newsearch index corpus/          build or update the index
+    newsearch search 'ice "new york"' search it
+    newsearch                        open the interactive prompt (on a terminal)
+    """
+    if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            ctx.invoke(repl)
+        else:
+            click.echo(ctx.get_help())
+
+
+@cli.command()
+@click.argument("corpus", required=False, type=click.Path(file_okay=False, path_type=Path))
+@index_option
+@click.option("--rebuild", is_flag=True, help="Build from scratch instead of updating.")
+@click.option("--drafts", is_flag=True, help="Index articles marked draft: true.")
+@click.option("--wait", type=float, default=5.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--strict", is_flag=True, help="Exit 2 when any file was skipped.")
+@click.option("--watch", is_flag=True, help="Keep running and index new articles as they land (Ctrl-C stops).")
+@click.option("--interval", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds between checks with --watch.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Print no per-file warnings.")
+def index(corpus: Path | None, index_dir: Path, rebuild: bool, drafts: bool, wait: float,
+          strict: bool, watch: bool, interval: float, as_json: bool, quiet: bool) -> None:
+    """Index the articles in CORPUS (default: the folder the index was built from, or corpus/).
+
+    Incremental: only new, changed and removed files are processed. Skipped files are listed
+    on stderr as 'path: reason' and the run goes on.
+    """
+    from search.index.update import update_index, watch_corpus
+    folder = _corpus_folder(corpus, index_dir)
+    with friendly_errors(), write_errors(index_dir), _progress_bar(as_json) as progress:
+        summary = update_index(index_dir, folder, rebuild=rebuild, include_drafts=drafts, wait=wait, progress=progress)
+    _report(summary, as_json=as_json, quiet=quiet)
+    if strict and summary.skipped:
+        raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
+    if watch:
+        click.echo(f"watching {display.clean(str(folder))} every {interval:g} s; Ctrl-C stops", err=True)
+        try:
+            with friendly_errors(), write_errors(index_dir):
+                watch_corpus(index_dir, folder, interval=interval, include_drafts=drafts, wait=wait,
+                             on_update=lambda s: _report(s, as_json=as_json, quiet=quiet, only_changes=True))
+        except KeyboardInterrupt:
+            click.echo("stopped; the index holds the last committed batch", err=True)
+
+
+def _corpus_folder(corpus: Path | None, index_dir: Path) -> Path:
+    """The folder to index: the one given, else the one the index was built from, else corpus/."""
+    from search.index.storage import current_generation, read_meta
+    folder = corpus
+    if folder is None:
+        try:
+            folder = Path(read_meta(current_generation(index_dir)).corpus)
+        except SearchError:
+            folder = Path("corpus")
+    if not folder.is_dir():
+        raise CliError(f"{folder}: no such folder; give the folder of article files to index")
+    return folder
+
+
+def _report(summary: Any, *, as_json: bool, quiet: bool, only_changes: bool = False) -> None:
+    """Print an indexing summary, with its skipped files and warnings on stderr."""
+    if only_changes and not (summary.changed or any(not skip.repeated for skip in summary.skipped)):
+        return
+    if not quiet:
+        for problem in summary.skipped:
+            click.echo(f"newsearch: skipped {display.clean(str(problem))}", err=True)
+        for problem in summary.warnings:
+            click.echo(f"newsearch: warning: {display.clean(str(problem))}", err=True)
+    click.echo(display.to_json(summary) if as_json else display.format_summary(summary))
+
+
+@contextmanager
+def _progress_bar(as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long runs on a terminal; nothing otherwise."""
+    if as_json or not sys.stderr.isatty():
+        yield None
+        return
+    state: dict[str, Any] = {}
+
+    def advance(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=total, label="indexing", file=sys.stderr).__enter__()
+        state["bar"].update(done - state["bar"].pos)
+
+    try:
+        yield advance
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+@cli.command("search", cls=_QueryCommand)
+@click.argument("query", nargs=-1, required=True)
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
+@click.option("-p", "--page", type=click.IntRange(1), default=1, show_default=True, help="Page of results.")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
+@click.option("--since", help="Only articles from this date on (2026-01-08, 2026-01, 'last week', '3 days ago').")
+@click.option("--until", help="Only articles up to this date (inclusive of the day or month named).")
+@click.option("--recent", is_flag=True, help="Rank newer articles higher (relevance sort; half-life 14 days).")
+@click.option("--half-life", "half_life", type=float, metavar="DAYS",
+              help="Days after which the --recent bonus halves (implies --recent).")
+@click.option("--facets", is_flag=True, help="Also print counts by source, tag and month.")
+@output_options
+def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: int, sort: str,
+                   since: str | None, until: str | None, recent: bool, half_life: float | None,
+                   facets: bool, as_json: bool, color: str) -> None:
+    """Search the index for QUERY and print ranked hits with highlighted fragments.
+
+    \b
+    Words are stemmed and ORed, documents with all of them first:  ice protest
+    "exact phrase"  "phrase with slop"~3  AND OR NOT -word  (groups)  word^2
+    prefix*  fuzzy~  title: body: description: tag: source: category: date:
+    date:2026-01  date:[2026-01-01 to 2026-01-31]  date:>="3 days ago"
+    """
+    ix = open_existing(index_dir)
+    with friendly_errors():
+        results = ix.search(" ".join(query), limit=limit, page=page, sort=sort, since=since, until=until,
+                            facets=facets, highlight=None, recent=half_life if half_life is not None else recent)
+    show_results(results, as_json=as_json, color=display.want_color("never" if as_json else color, sys.stdout),
+                 facets=facets)
+    if not results.total:
+        sys.exit(EXIT_NOTHING_FOUND)
+
+
+def show_results(results: Any, *, as_json: bool, color: bool, facets: bool = False) -> None:
+    """Print results as JSON or text; 'did you mean' and 'no results' go to stderr."""
+    if as_json:
+        click.echo(display.to_json(results))
+        return
+    if results.hits:
+        # color=True: click would otherwise strip the styles whenever stdout is not a terminal,
+        # and --color always must mean always.
+        click.echo(display.format_results(results, color), color=color)
+    elif results.total:
+        click.echo(f"page {results.page} is past the last page ({results.page_count})", err=True)
+    else:
+        click.echo(f"no results for {display.clean(results.query)!r}", err=True)
+    if results.suggestion:
+        click.echo(f"did you mean: {display.clean(results.suggestion)}", err=True)
+    if facets and results.facets:
+        click.echo("\n" + display.format_facets(results.facets))
+
+
+@cli.command()
+@click.argument("article_id")
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@output_options
+def related(article_id: str, index_dir: Path, limit: int, as_json: bool, color: str) -> None:
+    """List articles like ARTICLE_ID (an id or path, as --json shows them)."""
+    ix = open_existing(index_dir)
+    with friendly_errors():
+        results = ix.related(article_id, limit=limit)
+    show_results(results, as_json=as_json, color=display.want_color("never" if as_json else color, sys.stdout))
+    if not results.total:
+        sys.exit(EXIT_NOTHING_FOUND)
+
+
+@cli.command()
+@click.argument("article_id")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the article as JSON.")
+def show(article_id: str, index_dir: Path, as_json: bool) -> None:
+    """Print the full text of one indexed article (by id or path)."""
+    ix = open_existing(index_dir)
+    article = ix.get(article_id)
+    if article is None:
+        raise CliError(f"no article with id or path {article_id!r}")
+    if as_json:
+        from dataclasses import asdict
+        click.echo(display.to_json(asdict(article)))
+    else:
+        click.echo(display.format_article(article))
+
+
+@cli.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(index_dir: Path, as_json: bool) -> None:
+    """Say how many articles the index holds and the dates they span."""
+    ix = open_existing(index_dir)
+    with friendly_errors():
+        figures = ix.stats()
+    click.echo(display.to_json(figures) if as_json else display.format_stats(figures))
+
+
+@cli.command()
+@index_option
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+def repl(index_dir: Path = Path("index"), color: str = "auto") -> None:
+    """Open the interactive search prompt (reads one query per line when not on a terminal)."""
+    from search.interfaces.repl import run_repl
+    with friendly_errors():
+        run_repl(index_dir, color=color)
+
+
+def main() -> None:
+    """Entry point: run the CLI, exiting quietly on a closed pipe (``newsearch search x | head``).
+
+    Once a command has finished and its output is flushed, the process ends with ``os._exit``:
+    tearing the interpreter down object by object took another tenth of a second after an
+    update of Reuters (every file is written and closed by then, workers joined, and newsearch
+    leaves no exit handler to run).
+    """
+    try:
+        cli.main(prog_name="newsearch", standalone_mode=True)
+        code: object = EXIT_OK
+    except SystemExit as finished:
+        code = finished.code
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = EXIT_OK
+    except OSError as error:  # the output could not be written (a full disk, say)
+        code = _output_failed(error)
+    if code is not None and not isinstance(code, int):
+        sys.exit(code)  # a message to print: the interpreter's own way
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+    except OSError as error:
+        code = _output_failed(error)
+    os._exit(code or EXIT_OK)
+
+
+def _output_failed(error: OSError) -> int:
+    """Say in one line that writing the output failed; the exit status for it."""
+    _quiet_stdout()  # what is still buffered for it cannot be written either
+    where = f" ({error.filename})" if error.filename else ""
+    sys.stderr.write(display.error_line(f"cannot write the output{where}: {error.strerror or error}") + "\n")
+    return EXIT_ERROR
+
+
+def _quiet_stdout() -> None:
+    # Python flushes stdout again at exit; point it at devnull so that cannot fail too.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""Presentation: the records a search returns (``Results``, ``Hit``, ``Snippet``), snippets with
+the matched words located, and how they look in a terminal.
+"""

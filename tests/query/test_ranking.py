@@ -1,0 +1,45 @@
+"""Ranking: a word typed several times in a plain query counts that many times (query_repeats)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from whoosh.filedb.filestore import RamStorage
+
+from search.pipeline import SearchOptions, run_search
+from search.query.language import parse_query
+from search.query.ranking import FieldsTerm, combine_fields, query_repeats
+from search.index.schema import SEARCH_FIELDS, build_schema
+
+
+@pytest.fixture
+def searcher() -> Iterator[Any]:
+    ix = RamStorage().create_index(build_schema())
+    with ix.writer() as writer:
+        writer.add_document(id="wheat", path="wheat.md", title="Harvest", body="Wheat harvest report.")
+        writer.add_document(id="grain", path="grain.md", title="Deals", body="Grain deals report.")
+    with ix.searcher() as opened:
+        yield opened
+
+
+def test_repeats_count_the_index_terms_of_a_plain_query(searcher: Any) -> None:
+    text = "Wheat exports, wheats and grain"
+    parsed = parse_query(text, searcher.schema)
+    assert query_repeats(searcher, text, parsed, SEARCH_FIELDS) == {"wheat": 2}
+    assert query_repeats(searcher, "wheat grain", parse_query("wheat grain", searcher.schema), SEARCH_FIELDS) == {}
+    # Syntax other than plain words says by itself how much each part weighs.
+    for syntax in ("title:wheat wheat", '"wheat grain" wheat', "wheat^2 wheat"):
+        assert query_repeats(searcher, syntax, parse_query(syntax, searcher.schema), SEARCH_FIELDS) == {}
+
+
+def test_a_repeated_word_weighs_more(searcher: Any) -> None:
+    parsed = parse_query("grain wheat grain", searcher.schema)
+    combined = combine_fields(parsed, query_repeats(searcher, "grain wheat grain", parsed, SEARCH_FIELDS))
+    assert sorted((term.terms[0].text, term.qtf) for term in combined.subqueries
+                  if isinstance(term, FieldsTerm)) == [("grain", 2), ("wheat", 1)]
+    for text, first in (("grain wheat grain", "grain"), ("wheat grain wheat", "wheat")):
+        for feedback in (True, False):
+            hits = run_search(searcher, text, SearchOptions(feedback=feedback)).hits
+            assert [hit.id for hit in hits][0] == first
+            assert len(hits) == 2  # repeats rank matches; they never add or drop any
