@@ -155,7 +155,7 @@ class Index:
             fields=tuple(fields) if fields else SEARCH_FIELDS,
             highlight=highlight, facets=facets, recent=_half_life(recent), snippets=snippets,
         )
-        return run_search(self._searcher(), query, options)
+        return run_search(self._searcher(), query, options, root=self.path)
 
     def get(self, article_id: str) -> Article | None:
         """The stored article with this id (or path), or None."""

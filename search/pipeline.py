@@ -21,18 +21,17 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from whoosh import query as wq
-from whoosh import sorting
 
 from search.query.dates import naive_utc
 from search.errors import QueryError
 from search.engine.evaluator import Evaluator
 from search.query.fuzzy import expand_fuzzy
-from search.engine.postings import supported
 from search.query.language import parse_query
-from search.query.ranking import TopDocs, add_feedback, combine_fields, query_repeats
+from search.query.ranking import DocFrequency, TopDocs, add_feedback, combine_fields, query_repeats
 from search.query.recency import RecencyBoost, reference_date
 from search.present.results import Hit, Results
 from search.index.schema import SEARCH_FIELDS
@@ -95,39 +94,30 @@ def date_filter(options: SearchOptions) -> wq.Query | None:
     return wq.DateRange("date", since, until, endexcl=until is not None)
 
 
-def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime | None = None) -> Results:
-    """Run a query on an open searcher and copy one page of hits out of Whoosh."""
+def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime | None = None,
+               root: Path | None = None) -> Results:
+    """Run a query on an open searcher and copy one page of hits out: parsed once, evaluated
+    by the engine (``engine.evaluator``) on the index's own postings."""
     started = time.perf_counter()
     options.validate()
     parsed = parse_query(text, searcher.schema, now, options.fields)
     parsed = expand_fuzzy(parsed, searcher)
     restriction = date_filter(options)
-    if supported(searcher):
-        if options.sort == "relevance":
-            return _ranked_search(searcher, text, parsed, restriction, options, started, now)
-        return _dated_search(searcher, text, parsed, restriction, options, started)
-    ranked = parsed
+    evaluator = Evaluator(searcher, root)
     if options.sort == "relevance":
-        ranked = ranking_query(searcher, text, parsed, restriction, options, now)
-    if restriction is not None:
-        parsed = wq.And([parsed, restriction])
-        ranked = wq.And([ranked, restriction])
-    page = _search_page(searcher, ranked, options)
-    total = page.total
-    # Whoosh clamps a page number past the end to the last page; a page past the end is empty.
-    shown = page if page.pagenum == options.page else []
-    hits = tuple(_copy_hit(hit, rank, options) for rank, hit in enumerate(shown, page.offset + 1))
-    return _results(searcher, text, parsed, restriction, options, started, total, hits,
-                    lambda: _facet_counts(page.results))
+        return _ranked_search(evaluator, text, parsed, restriction, options, started, now)
+    return _dated_search(evaluator, text, parsed, restriction, options, started)
 
 
 def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
-                  options: SearchOptions, now: datetime | None = None, top_docs: TopDocs | None = None) -> wq.Query:
+                  options: SearchOptions, now: datetime | None = None, top_docs: TopDocs | None = None,
+                  doc_frequency: DocFrequency | None = None) -> wq.Query:
     """What relevance ranks ``parsed`` by: fields combined, repeated words counted, feedback
     from the top article (found with ``top_docs`` when given) and the recency boost if asked for."""
     repeats = query_repeats(searcher, text, parsed, options.fields)
     if options.feedback:
-        ranked = add_feedback(searcher, parsed, options.fields, restriction, repeats=repeats, top_docs=top_docs)
+        ranked = add_feedback(searcher, parsed, options.fields, restriction, repeats=repeats, top_docs=top_docs,
+                              doc_frequency=doc_frequency)
     else:
         ranked = combine_fields(parsed, repeats)
     if options.recent is not None:
@@ -135,40 +125,39 @@ def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Qu
     return ranked
 
 
-def _ranked_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
+def _ranked_search(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None,
                    options: SearchOptions, started: float, now: datetime | None) -> Results:
     """A search by relevance, scored a posting list at a time (``evaluation``).
 
     Every match is scored once (the total is exact), the feedback search reuses those scores,
     and only the shown page's hits are copied out, with their matched terms and snippets.
     """
-    evaluator = Evaluator(searcher)
+    searcher = evaluator.searcher
 
     def top_docs(query: wq.Query, count: int) -> list[tuple[int, float]]:
         return evaluator.top(query, count)[1]
 
-    ranked = ranking_query(searcher, text, parsed, restriction, options, now, top_docs)
+    ranked = ranking_query(searcher, text, parsed, restriction, options, now, top_docs, evaluator.doc_frequency)
     if restriction is not None:
         parsed = wq.And([parsed, restriction])
         ranked = wq.And([ranked, restriction])
     first = (options.page - 1) * options.limit
     total, shown = evaluator.top(ranked, first + options.limit)
     hits = _evaluated_hits(evaluator, ranked, shown[first:], first, options)
-    return _results(searcher, text, parsed, restriction, options, started, total, hits,
+    return _results(evaluator, text, parsed, restriction, options, started, total, hits,
                     lambda: _counted_facets(evaluator, ranked))
 
 
-def _dated_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
+def _dated_search(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None,
                   options: SearchOptions, started: float) -> Results:
     """A search sorted by date (``evaluation``): every match found, the page taken in date
     order; a hit's score is the query's score as typed (no fields combined, no feedback)."""
-    evaluator = Evaluator(searcher)
     if restriction is not None:
         parsed = wq.And([parsed, restriction])
     first = (options.page - 1) * options.limit
     total, shown = evaluator.in_date_order(parsed, first + options.limit, options.sort == "newest")
     hits = _evaluated_hits(evaluator, parsed, shown[first:], first, options)
-    return _results(searcher, text, parsed, restriction, options, started, total, hits,
+    return _results(evaluator, text, parsed, restriction, options, started, total, hits,
                     lambda: _counted_facets(evaluator, parsed))
 
 
@@ -181,7 +170,7 @@ def _evaluated_hits(evaluator: Evaluator, query: wq.Query, shown: list[tuple[int
                  for rank, (docnum, score) in enumerate(shown, first + 1))
 
 
-def _results(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None, options: SearchOptions,
+def _results(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None, options: SearchOptions,
              started: float, total: int, hits: tuple[Hit, ...],
              facets: Callable[[], dict[str, dict[str, int]]]) -> Results:
     """The ``Results`` of one page; ``facets`` counts the matches' sources, tags and months,
@@ -194,15 +183,9 @@ def _results(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query |
         limit=options.limit,
         hits=hits,
         elapsed=time.perf_counter() - started,
-        suggestion=suggest(searcher, text, parsed, total, restriction, options.fields),
+        suggestion=suggest(evaluator.searcher, text, parsed, total, restriction, options.fields, evaluator.count),
         facets=facets() if options.facets else {},
     )
-
-
-def _facet_groups() -> dict[str, Any]:
-    """Whoosh facets counting matches by source, tag and month."""
-    return {name: sorting.FieldFacet(column, allow_overlap=(name == "tag"), maptype=sorting.Count)
-            for name, column in FACETS.items()}
 
 
 class _ScoredHit:
@@ -225,26 +208,6 @@ class _ScoredHit:
 FACETS = {"source": "source_name", "tag": "tag_list", "month": "month"}
 
 
-# Undated articles hold 0 in the date column: oldest first would list them before everything.
-_UNDATED_LAST = sorting.TranslateFacet(lambda when: when or 2 ** 64, sorting.FieldFacet("date"))
-
-
-def _search_page(searcher: Any, parsed: wq.Query, options: SearchOptions) -> Any:
-    extra: dict[str, Any] = {}
-    if options.sort == "newest":
-        extra = {"sortedby": "date", "reverse": True}
-    elif options.sort == "oldest":
-        extra = {"sortedby": _UNDATED_LAST}
-    if options.facets:
-        extra["groupedby"] = _facet_groups()
-    return searcher.search_page(parsed, options.page, pagelen=options.limit, terms=True, **extra)
-
-
-def _facet_counts(results: Any) -> dict[str, dict[str, int]]:
-    """``_ordered_facets`` of a Whoosh search grouped by ``_facet_groups``."""
-    return _ordered_facets({name: results.groups(name) for name in FACETS})
-
-
 def _counted_facets(evaluator: Evaluator, query: wq.Query) -> dict[str, dict[str, int]]:
     """``_ordered_facets`` of the matches ``evaluator`` found for ``query``, counted from the
     segments' columns and the tag field's posting lists (``Segment.value_counts``): Whoosh's
@@ -252,7 +215,7 @@ def _counted_facets(evaluator: Evaluator, query: wq.Query) -> dict[str, dict[str
     with facets took 49 ms that way against 8 ms without)."""
     groups: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
     for segment, matches in evaluator.segment_matches(query):
-        if matches:
+        if len(matches):
             for name, field in FACETS.items():
                 groups[name].update(segment.value_counts(field, matches))
     return _ordered_facets(groups)

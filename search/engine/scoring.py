@@ -1,97 +1,102 @@
-"""Scores: the formulas ``evaluation`` applies to whole posting lists of one segment.
+"""Scoring: the formulas the evaluator applies to whole posting lists, as numpy vector operations.
 
 Parts:
-- ``length_norms``: BM25's length norm of each of Whoosh's 256 field length bytes.
-- ``bm25``: one term's score in the given documents (Whoosh's ``scoring.bm25``).
-- ``fields_term``: one word in several fields as one BM25F term (``ranking.FieldsTerm``).
-- ``feedback_bonus``: what the feedback terms add to the query's matches
-  (``ranking.FeedbackBoost``).
-- ``coordinate``: Whoosh's coordination bonus for an OR built with a scale.
-- ``best``: the top N of a score dict, ties broken by document number as Whoosh breaks them.
+- ``CollectionStats``: what scores need of the whole index: document count, document
+  frequencies (from every segment's columns), average field lengths, BM25's length norms.
+- ``bm25``: one term's score in the given documents.
+- ``fields_term``: one word in several fields as one BM25F term (``query.ranking.FieldsTerm``).
+- ``coordinate``: the coordination bonus of an OR built with a scale.
+- ``best``: the top N of (documents, scores), ties broken by document number.
+- ``accumulate``: the sum of several (documents, scores) lists, in the order given.
 
-Each takes a posting list as two sequences (document numbers and weights, from ``postings``)
-and answers a dict of document number to score, computed in one loop per list; the formulas
-and the order of their floating-point operations are Whoosh's (``ranking``'s for BM25F).
+The formulas and the order of their floating-point operations are the ones newsearch has ranked
+with since it scored in Python (``query.ranking``'s for BM25F), so scores are the same to the
+last bit: each is an element-wise operation in the same order, in float64.
 """
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from typing import Any
 
-from whoosh import query as wq
+import numpy as np
 from whoosh.util.numeric import byte_to_length
 
-from search.engine.postings import Segment
-from search.query.ranking import BM25_B, BM25_K1, FIELD_B, FieldsTerm, bm25_idf
+from search.engine.segment import SegmentView
 from search.index.schema import FIELD_WEIGHTS
+from search.query.ranking import BM25_B, BM25_K1, FIELD_B, FieldsTerm, bm25_idf
 
-Scores = dict[int, float]
-# A field's posting list of one word: the field, the documents and the word's weights there.
-FieldList = tuple[str, Sequence[int], Sequence[float]]
-
-
-def best(scores: Scores, count: int) -> list[tuple[int, float]]:
-    """The ``count`` highest scores as (docnum, score), ties to the lower document number.
-
-    The threshold comes from the bare scores (``nlargest`` without a key runs in C; with a key
-    it took a third of a query's time), then only the documents at or above it are sorted.
-    """
-    if count <= 0 or not scores:
-        return []
-    threshold = heapq.nlargest(count, scores.values())[-1]
-    candidates = [(docnum, score) for docnum, score in scores.items() if score >= threshold]
-    if len(candidates) > 4 * count:  # many ties (a date range scores all its matches alike)
-        return [(docnum, -negative) for negative, docnum in
-                heapq.nsmallest(count, [(-score, docnum) for docnum, score in candidates])]
-    candidates.sort(key=lambda item: (-item[1], item[0]))
-    return candidates[:count]
+# Below this share of a segment's documents, sums are made by sorting the postings; above it,
+# in an array as long as the segment (both add in the same order).
+DENSE_SHARE = 8
 
 
-def length_norms(searcher: Any, fieldname: str, scaled: bool) -> list[float]:
-    """BM25's length norm of each length byte for the field, ``1 - b + b * length /
-    average``, times K1 when ``scaled`` (as ``scoring.bm25`` has it). Kept with the searcher,
-    whose average lengths never change: a query asked for it once per term and segment."""
-    cache: dict[tuple[str, bool], list[float]] = searcher.__dict__.setdefault("_newsearch_norms", {})
-    key = (fieldname, scaled)
-    if key not in cache:
-        average = searcher.avg_field_length(fieldname) or 1.0
-        b = FIELD_B.get(f"{fieldname}_B", BM25_B)
-        if scaled:
-            cache[key] = [BM25_K1 * ((1 - b) + b * byte_to_length(lb) / average) for lb in range(256)]
-        else:
-            cache[key] = [1 - b + b * byte_to_length(lb) / average for lb in range(256)]
-    return cache[key]
+class CollectionStats:
+    """Index-wide statistics for scoring, looked up once per searcher."""
+
+    def __init__(self, searcher: Any, segments: Sequence[SegmentView]) -> None:
+        self.searcher = searcher
+        self.segments = segments
+        self.doc_count = searcher.doc_count_all()
+        self._frequencies: dict[tuple[str, bytes], int] = searcher.__dict__.setdefault("_newsearch_df", {})
+        self._norms: dict[tuple[str, bool], np.ndarray] = searcher.__dict__.setdefault("_newsearch_norms", {})
+
+    def doc_frequency(self, field: str, text: bytes) -> int:
+        """How many articles hold the term (deleted ones included, as BM25's idf has always
+        counted them: a segment's term statistics are written with it)."""
+        key = (field, text)
+        found = self._frequencies.get(key)
+        if found is None:
+            found = 0
+            for segment in self.segments:
+                entry = segment.term(field, text)
+                if entry is not None:
+                    found += entry[0].doc_frequency(entry[1])
+            self._frequencies[key] = found
+        return found
+
+    def idf(self, field: str, text: bytes) -> float:
+        """BM25's idf of the term over the whole index."""
+        return bm25_idf(self.doc_count, self.doc_frequency(field, text))
+
+    def length_norms(self, field: str, scaled: bool) -> np.ndarray:
+        """BM25's length norm of each of the 256 length bytes, ``1 - b + b * length / average``,
+        times K1 when ``scaled``."""
+        key = (field, scaled)
+        if key not in self._norms:
+            average = self.searcher.avg_field_length(field) or 1.0
+            b = FIELD_B.get(f"{field}_B", BM25_B)
+            if scaled:
+                norms = [BM25_K1 * ((1 - b) + b * byte_to_length(lb) / average) for lb in range(256)]
+            else:
+                norms = [1 - b + b * byte_to_length(lb) / average for lb in range(256)]
+            self._norms[key] = np.array(norms, dtype=np.float64)
+        return self._norms[key]
 
 
-def _bm25_factors(searcher: Any, segment: Segment, fieldname: str, text: bytes
-                  ) -> tuple[float, list[float], bytes, float] | None:
-    """What ``bm25`` needs for one term: its idf, the length norm of each length byte, the
-    segment's length bytes and K1 + 1; None for a field without lengths (weight alone)."""
-    if not segment.reader.schema[fieldname].scorable:
-        return None
-    norms = length_norms(searcher, fieldname, True)
-    return searcher.idf(fieldname, text), norms, segment.length_bytes(fieldname), BM25_K1 + 1
+def scorable(segment: SegmentView, field: str) -> bool:
+    """Whether the field keeps lengths (BM25), or scores its weight alone (ids, keywords)."""
+    return bool(segment.reader.schema[field].scorable)
 
 
-def bm25(searcher: Any, segment: Segment, fieldname: str, text: bytes, boost: float,
-         ids: Sequence[int], weights: Sequence[float]) -> Scores:
-    """Whoosh's score of one term in the given documents: ``scoring.bm25`` with the field's
-    B (the weight alone for a field without lengths), times the term's boost. ``searcher`` is
-    the top-level searcher (idf and average lengths are the whole index's)."""
-    factors = _bm25_factors(searcher, segment, fieldname, text)
-    if factors is None:
-        return {docnum: tf * boost for docnum, tf in zip(ids, weights)}
-    idf, norms, lengths, scale = factors
-    return {docnum: idf * ((tf * scale) / (tf + norms[lengths[docnum]])) * boost
-            for docnum, tf in zip(ids, weights)}
+def bm25(stats: CollectionStats, segment: SegmentView, field: str, text: bytes, boost: float,
+         docs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """One term's score in ``docs``: ``idf * (tf * (K1 + 1)) / (tf + K1 * norm) * boost`` with
+    the field's B, or the weight times the boost for a field without lengths."""
+    if not scorable(segment, field):
+        return weights * boost
+    norms = stats.length_norms(field, True)[segment.length_bytes(field)[docs]]
+    scale = BM25_K1 + 1
+    scores: np.ndarray = stats.idf(field, text) * ((weights * scale) / (weights + norms)) * boost
+    return scores
 
 
-def fields_term(searcher: Any, segment: Segment, node: FieldsTerm, lists: list[FieldList]) -> Scores:
-    """``ranking.FieldsTerm``: field-weighted, length-normalised frequencies summed, then BM25.
+def fields_term(stats: CollectionStats, segment: SegmentView, node: FieldsTerm,
+                lists: list[tuple[str, bytes, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """``FieldsTerm``: field-weighted, length-normalised frequencies summed, then BM25 once.
 
-    ``lists`` are the word's posting lists in the fields of ``node`` that the segment has; the
-    idf is the whole index's, for the field where the word is most common.
+    ``lists`` are (field, term, documents, weights) of the word in the fields the segment has;
+    the idf is the whole index's, for the field where the word is most common. The longest list
+    is summed first, then the others, as the Python scorer did.
     """
     boost = 0.0
     frequency = 0
@@ -99,60 +104,68 @@ def fields_term(searcher: Any, segment: Segment, node: FieldsTerm, lists: list[F
         weight = FIELD_WEIGHTS.get(term.fieldname, 1.0)
         boost = max(boost, term.boost / weight)
         text = segment.reader.schema[term.fieldname].to_bytes(term.text)
-        frequency = max(frequency, searcher.doc_frequency(term.fieldname, text))
-    # The longest list (usually the body's) fills the dict in one C-level step; the shorter
-    # ones are added to it (sums in another order than Whoosh's: equal to 1e-9).
-    x: Scores = {}
-    for position, (field, ids, tfs) in enumerate(sorted(lists, key=lambda entry: -len(entry[1]))):
+        frequency = max(frequency, stats.doc_frequency(term.fieldname, text))
+    ordered = sorted(lists, key=lambda entry: -len(entry[2]))
+    parts = []
+    for field, _text, docs, tfs in ordered:
         weight = FIELD_WEIGHTS.get(field, 1.0)
-        norms = length_norms(searcher, field, False)
-        lengths = segment.length_bytes(field)
-        values = [weight * tf / norms[lengths[docnum]] for docnum, tf in zip(ids, tfs)]
-        if position == 0:
-            x = dict(zip(ids, values))
-        else:
-            get = x.get
-            for docnum, value in zip(ids, values):
-                x[docnum] = get(docnum, 0.0) + value
-    idf = bm25_idf(searcher.doc_count_all(), frequency) * boost * node.qtf
-    return {docnum: idf * value * (BM25_K1 + 1) / (value + BM25_K1) for docnum, value in x.items()}
+        norms = stats.length_norms(field, False)[segment.length_bytes(field)[docs]]
+        parts.append((docs, weight * tfs / norms))
+    docs, x = accumulate(parts, segment.size)
+    idf = bm25_idf(stats.doc_count, frequency) * boost * node.qtf
+    return docs, idf * x * (BM25_K1 + 1) / (x + BM25_K1)
 
 
-def feedback_bonus(searcher: Any, segment: Segment, extra: list[wq.Term], base: Scores,
-                   within: Sequence[int] | None) -> Scores:
-    """What ``ranking.FeedbackBoost``'s ``extra`` terms add to each of the ``base`` matches:
-    each term's BM25 as ``bm25`` computes it, summed. The terms' postings are read only in
-    blocks that can hold one of ``within`` (the matches, ascending) when given."""
-    bonus: Scores = {}
-    for term in extra:
-        if term.fieldname not in segment.reader.schema:
-            continue
-        text = segment.reader.schema[term.fieldname].to_bytes(term.text)
-        ids, weights = segment.postings(term.fieldname, text, within)
-        factors = _bm25_factors(searcher, segment, term.fieldname, text)
-        get, boost = bonus.get, term.boost
-        if factors is None:  # a field without lengths: the weight alone, as in ``bm25``
-            for docnum, tf in zip(ids, weights):
-                if docnum in base:
-                    bonus[docnum] = get(docnum, 0.0) + tf * boost
-            continue
-        idf, norms, lengths, scale = factors
-        # One pass per list (most postings of a common word are outside the matches).
-        for docnum, tf in zip(ids, weights):
-            if docnum in base:
-                bonus[docnum] = get(docnum, 0.0) + idf * ((tf * scale) / (tf + norms[lengths[docnum]])) * boost
-    return bonus
+def accumulate(parts: Sequence[tuple[np.ndarray, np.ndarray]], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The documents of any part, ascending, each with the sum of its values over the parts,
+    added in the parts' order (each part's documents are distinct)."""
+    parts = [part for part in parts if len(part[0])]
+    if not parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    if len(parts) == 1:
+        return parts[0]
+    total = sum(len(docs) for docs, _values in parts)
+    if total * DENSE_SHARE >= size:
+        sums = np.zeros(size, dtype=np.float64)
+        seen = np.zeros(size, dtype=bool)
+        for docs, values in parts:
+            sums[docs] += values
+            seen[docs] = True
+        found = np.flatnonzero(seen)
+        return found, sums[found]
+    docs = np.concatenate([docs for docs, _values in parts])
+    values = np.concatenate([values for _docs, values in parts])
+    found, inverse = np.unique(docs, return_inverse=True)
+    # bincount adds each document's values in the order they come: the parts' order.
+    return found, np.bincount(inverse, weights=values, minlength=len(found))
 
 
-def coordinate(scores: Scores, matched: dict[int, int], termcount: int, scale: float) -> Scores:
-    """Whoosh's ``CoordMatcher``: a bonus for each more of the query's terms a document has.
+def count_terms(parts: Sequence[tuple[np.ndarray, np.ndarray]], docs: np.ndarray) -> np.ndarray:
+    """For each of ``docs`` (ascending), the sum of the parts' counts at it."""
+    counts = np.zeros(len(docs), dtype=np.int64)
+    for part_docs, part_counts in parts:
+        if len(part_docs):
+            counts[np.searchsorted(docs, part_docs)] += part_counts
+    return counts
 
-    Whoosh recounts the terms when a posting list runs out mid-search, so a document's bonus
-    depended on where it sat in the index; here every document is counted against the terms
-    the segment has.
-    """
+
+def coordinate(scores: np.ndarray, matched: np.ndarray, termcount: int, scale: float) -> np.ndarray:
+    """The coordination bonus for each more of the query's terms a document has (Whoosh's
+    ``CoordMatcher``, every document counted against the terms the segment has)."""
     if termcount == scale:
-        return dict.fromkeys(scores, 0.0)
+        return np.zeros(len(scores), dtype=np.float64)
     spread = (termcount - scale) ** 2
     share = (termcount - 1) / termcount
-    return {docnum: (score + (matched[docnum] - 1) / spread) * share for docnum, score in scores.items()}
+    return (scores + (matched - 1) / spread) * share
+
+
+def best(docs: np.ndarray, scores: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` highest scores, ties to the lower document number: (documents, scores)."""
+    if count <= 0 or not len(docs):
+        return docs[:0], scores[:0]
+    if len(docs) > count:
+        threshold = np.partition(scores, len(scores) - count)[len(scores) - count]
+        keep = scores >= threshold
+        docs, scores = docs[keep], scores[keep]
+    order = np.lexsort((docs, -scores))[:count]
+    return docs[order], scores[order]

@@ -36,7 +36,7 @@ import struct
 import sys
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -211,8 +211,8 @@ def _date_order_path(generation: Path, segment_id: str) -> Path:
     return generation / f"{DATES_PREFIX}{segment_id}{DATES_SUFFIX}"
 
 
-def write_date_order(generation: Path, segment_id: str, doc_count: int, values: array[int],
-                     docnums: array[int]) -> None:
+def write_date_order(generation: Path, segment_id: str, doc_count: int, values: Sequence[int],
+                     docnums: Sequence[int]) -> None:
     """Keep a segment's dated documents in date order: their dates (Whoosh's column units) and
     document numbers, two arrays of 64-bit numbers after the segment's document count, all
     little-endian (atomically, like the metadata). A segment never changes once written;

@@ -28,7 +28,8 @@ from search.index import storage
 from search.errors import IndexNotFoundError
 from search.index.scanning import FileState, IndexedFile, indexed_files, scan_corpus
 from search.index.scanning import Skip as Skip  # re-exported: ``search`` and callers import it from here
-from search.engine.postings import column_order
+from search.engine.columns import keep_columns
+from search.engine.segment import column_order
 from search.index.schema import DATE_FIELD, build_schema
 from search.index.workers import (
     API_MTIME,
@@ -217,8 +218,11 @@ def _keep_date_orders(searcher: Any, generation: Path) -> None:
         if storage.read_date_order(generation, segment_id, reader.doc_count_all()) is None:
             order = column_order(reader, DATE_FIELD)
             if order is not None:
-                storage.write_date_order(generation, segment_id, reader.doc_count_all(), *order)
+                values, docnums = order
+                storage.write_date_order(generation, segment_id, reader.doc_count_all(), values.tolist(),
+                                         docnums.tolist())
     storage.keep_date_orders(generation, current)
+    keep_columns(generation, current)
 
 
 def _jobs(keys: list[str], root: str, held: dict[str, IndexedFile], on_disk: dict[str, FileState]) -> Iterator[Job]:

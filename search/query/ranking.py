@@ -208,6 +208,8 @@ def plain_words(parsed: wq.Query, fields: tuple[str, ...]) -> list[str] | None:
 
 # Finds the best (docnum, score) matches of a query: Whoosh's search unless a faster one is given.
 TopDocs = Callable[[wq.Query, int], list[tuple[int, float]]]
+# How many articles hold an index term in a field (the engine's count, from its postings).
+DocFrequency = Callable[[str, str], int]
 
 
 def whoosh_top_docs(searcher: Any) -> TopDocs:
@@ -218,7 +220,8 @@ def whoosh_top_docs(searcher: Any) -> TopDocs:
 
 
 def feedback_terms(searcher: Any, query: wq.Query, words: list[str],
-                   top_docs: TopDocs | None = None) -> list[tuple[str, float]]:
+                   top_docs: TopDocs | None = None, doc_frequency: DocFrequency | None = None
+                   ) -> list[tuple[str, float]]:
     """The FEEDBACK_TERMS index terms that best characterise the top FEEDBACK_DOCS matches.
 
     A term's weight is its share of each top article's words (articles weighted by score) times
@@ -242,7 +245,8 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str],
     candidates = sorted(((term, weight) for term, weight in share.items() if len(term) > 1 and not term.isdigit()),
                         key=lambda item: (-item[1], item[0]))[:FEEDBACK_CANDIDATES]
     doc_count = searcher.doc_count_all()
-    weights = [(term, weight * bm25_idf(doc_count, searcher.doc_frequency(FEEDBACK_FIELD, term)))
+    frequency = doc_frequency or searcher.doc_frequency
+    weights = [(term, weight * bm25_idf(doc_count, frequency(FEEDBACK_FIELD, term)))
                for term, weight in candidates]
     weights.sort(key=lambda item: (-item[1], item[0]))
     return weights[:FEEDBACK_TERMS]
@@ -250,7 +254,7 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str],
 
 def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],
                  restriction: wq.Query | None = None, *, repeats: Mapping[str, int] | None = None,
-                 top_docs: TopDocs | None = None) -> wq.Query:
+                 top_docs: TopDocs | None = None, doc_frequency: DocFrequency | None = None) -> wq.Query:
     """``parsed`` (fields combined, ``repeats`` counted) with feedback terms that only add score,
     for a plain word query.
 
@@ -264,7 +268,7 @@ def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],
     if words is None or FEEDBACK_FIELD not in fields:
         return base
     seed = base if restriction is None else wq.And([base, restriction])
-    terms = feedback_terms(searcher, seed, words, top_docs)
+    terms = feedback_terms(searcher, seed, words, top_docs, doc_frequency)
     if not terms:
         return base
     strongest = terms[0][1]

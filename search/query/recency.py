@@ -63,6 +63,15 @@ def recency_factor(date: int, reference: int, half_life_days: float) -> float:
     return 1.0 + RECENCY_WEIGHT * math.pow(0.5, age_days / half_life_days)
 
 
+def recency_factors(dates: Any, reference: int, half_life_days: float) -> Any:
+    """``recency_factor`` of each of an array of dates (numpy), computed the same way."""
+    import numpy as np  # only the engine calls this, and it has numpy loaded already
+
+    ages = np.maximum(0, reference - dates) / _USECS_PER_DAY
+    factors = 1.0 + RECENCY_WEIGHT * np.power(0.5, ages / half_life_days)
+    return np.where(dates <= 0, 1.0, factors)
+
+
 class RecencyBoost(wq.WrappingQuery):  # type: ignore[misc]
     """Matches what ``child`` matches; each score multiplied by ``recency_factor``."""
 

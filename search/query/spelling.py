@@ -12,13 +12,14 @@ candidates win, and among those the one the most articles use (the articles hold
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from whoosh import query as wq
 
 from search.errors import QueryError
-from search.query.fuzzy import similar_words
+from search.query.fuzzy import expand_fuzzy, similar_words
 from search.query.language import parse_query
 from search.index.schema import SEARCH_FIELDS
 
@@ -41,7 +42,7 @@ class TypedWord:
 
 
 def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction: wq.Query | None,
-            fields: tuple[str, ...]) -> str | None:
+            fields: tuple[str, ...], count: Callable[[wq.Query], int]) -> str | None:
     """A spelling-corrected ``text`` when it would find more than the ``total`` it found, or when
     ``text`` has a word the index has never seen and the correction finds as much; else None.
 
@@ -63,12 +64,12 @@ def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction:
     if corrected == text:
         return None
     try:
-        better = parse_query(corrected, searcher.schema, fields=fields)
-    except QueryError:
+        better = expand_fuzzy(parse_query(corrected, searcher.schema, fields=fields), searcher)
+        if restriction is not None:
+            better = wq.And([better, restriction])
+        found = count(better)  # the engine's count of what the correction finds
+    except QueryError:  # a correction that cannot be searched is no suggestion
         return None
-    if restriction is not None:
-        better = wq.And([better, restriction])
-    found = len(searcher.search(better, limit=1))
     return corrected if found > total or (unknown and found >= total) else None
 
 

@@ -27,6 +27,8 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte, to_sortable
 from whoosh.writing import PostingPool, SegmentWriter
 
+from search.engine.columns import ColumnsWriter
+
 # Terms with fewer postings than this keep them in their term-table entry (see
 # ``_inline_single_postings``).
 INLINE_LIMIT = 2
@@ -97,6 +99,9 @@ def _lean_add_postings() -> None:
         return None if column is None else [to_length[b] for b in column]
 
     def add_postings(self: Any, schema: Any, lengths: Any, items: Any) -> None:
+        columns = _columns_writer(self, schema, lengths)
+        if columns is not None:
+            items = _teed(items, columns.add)
         lastfn: str | None = None
         lasttext: bytes | None = None
         field_length: list[int | None] | None = None
@@ -148,6 +153,8 @@ def _lean_add_postings() -> None:
             self.finish_term()
         if lastfn is not None:
             self.finish_field()
+        if columns is not None:
+            columns.write()
 
     def write_single(self: Any, btext: bytes, docnum: int, weight: float, value: bytes | None,
                      length: int | None) -> None:
@@ -184,6 +191,28 @@ def _lean_add_postings() -> None:
     WHOOSH_ORIGINALS["add_posting"] = whoosh3.W3PostingsWriter.add_posting
     whoosh3.W3FieldWriter.add_postings = add_postings
     whoosh3.W3PostingsWriter.add_posting = add_posting
+
+
+def _columns_writer(field_writer: Any, schema: Any, lengths: Any) -> ColumnsWriter | None:
+    """The writer of newsearch's own postings (``engine.columns``) for the segment a Whoosh
+    field writer is writing, fed from the same sorted postings; None for a segment written
+    outside a folder (Whoosh's in-memory storage)."""
+    folder = getattr(field_writer._storage, "folder", None)
+    if not isinstance(folder, str):
+        return None
+    segment = field_writer._segment
+    doc_count = lengths.doc_count_all() if lengths is not None else segment.doc_count_all()
+    positional = [name for name in schema.names()
+                  if schema[name].format and schema[name].format.supports("positions")]
+    return ColumnsWriter(folder, segment.segment_id(), doc_count, positional)
+
+
+def _teed(items: Any, add: Any) -> Any:
+    """The postings, each also handed to ``add`` (the columns writer) on its way through."""
+    for item in items:
+        if item[2] != -1:  # Whoosh's marker for spelling words
+            add(*item)
+        yield item
 
 
 def _direct_positions() -> None:
