@@ -86,8 +86,9 @@ def open_ranker(corpus: Path, index_dir: Path) -> tuple[Ranker, Callable[[], Non
         except search.QueryError:
             return []
         evaluator = Evaluator(searcher)
-        ranked = ranking_query(searcher, words, parsed, None, options,
-                               top_docs=lambda query, count: evaluator.top(query, count)[1])
+        ranked = ranking_query(searcher, words, parsed, None, options, None,
+                               top_docs=lambda query, count: evaluator.top(query, count)[1],
+                               doc_frequency=evaluator.doc_frequency)
         _total, found = evaluator.top(ranked, limit)
         return [doc_name(searcher.stored_fields(docnum)["path"]) for docnum, _score in found]
 

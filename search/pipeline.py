@@ -110,8 +110,8 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
 
 
 def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
-                  options: SearchOptions, now: datetime | None = None, top_docs: TopDocs | None = None,
-                  doc_frequency: DocFrequency | None = None) -> wq.Query:
+                  options: SearchOptions, now: datetime | None, top_docs: TopDocs,
+                  doc_frequency: DocFrequency) -> wq.Query:
     """What relevance ranks ``parsed`` by: fields combined, repeated words counted, feedback
     from the top article (found with ``top_docs`` when given) and the recency boost if asked for."""
     repeats = query_repeats(searcher, text, parsed, options.fields)
@@ -183,7 +183,8 @@ def _results(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.
         limit=options.limit,
         hits=hits,
         elapsed=time.perf_counter() - started,
-        suggestion=suggest(evaluator.searcher, text, parsed, total, restriction, options.fields, evaluator.count),
+        suggestion=suggest(evaluator.searcher, text, parsed, total, restriction, options.fields, evaluator.count,
+                           evaluator.doc_frequency),
         facets=facets() if options.facets else {},
     )
 

@@ -134,11 +134,28 @@ def tiny_index(tmp_path: Path, tiny_corpus: Path) -> search.Index:
 
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> search.Index:
-    """An index of the bundled sample corpus (built once per test session; do not modify)."""
+    """An index of the bundled sample corpus (built once per test session; do not modify).
+
+    Whoosh writes its own postings of every field into it as well (newsearch reads only its
+    columns), so that tests can compare the engine with Whoosh's matchers on the same index.
+    """
     from search.index.update import update_index
+    from search.whoosh_internals import writing
     folder = tmp_path_factory.mktemp("sample") / "index"
-    update_index(folder, SAMPLE_CORPUS)
+    writing.KEEP_WHOOSH_POSTINGS = True
+    try:
+        update_index(folder, SAMPLE_CORPUS)
+    finally:
+        writing.KEEP_WHOOSH_POSTINGS = False
     return search.open_index(folder)
+
+
+@pytest.fixture
+def whoosh_oracle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indexes written in this test keep Whoosh's own postings of every field, for comparing
+    the engine with Whoosh's matchers (in-process writes only)."""
+    from search.whoosh_internals import writing
+    monkeypatch.setattr(writing, "KEEP_WHOOSH_POSTINGS", True)
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ def test_undated_articles_come_last_in_both_date_orders(tmp_path: Path, write_ar
 
 
 def test_date_sorts_page_as_whooshs_sorting_collector_did(tmp_path: Path, write_article: WriteArticle,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+                                                           monkeypatch: pytest.MonkeyPatch, whoosh_oracle: None) -> None:
     """Every page of a date sort equals the one Whoosh's sorting collector gave: same-day ties,
     undated articles, a deletion and two segments included; scores are the query's own."""
     from whoosh import query as wq
@@ -221,7 +221,7 @@ def test_facets_count_sources_tags_and_months(tiny_index: search.Index) -> None:
 
 
 def test_facets_are_whooshs_groups_across_segments_deletions_and_missing_values(
-        tmp_path: Path, write_article: WriteArticle) -> None:
+        tmp_path: Path, write_article: WriteArticle, whoosh_oracle: None) -> None:
     """Facets counted from the evaluator's matches (``_counted_facets``) equal Whoosh's grouping
     of the same matches: several tags per article, articles without tags or date, a deleted
     article, two segments."""

@@ -108,7 +108,11 @@ def test_feedback_applies_only_to_plain_words() -> None:
 
 
 def test_feedback_reorders_but_never_adds_matches_or_highlights(tiny_index: search.Index) -> None:
+    from search.engine.evaluator import Evaluator
+
     searcher = tiny_index._searcher()
+    evaluator = Evaluator(searcher)
+    engine = {"top_docs": lambda query, count: evaluator.top(query, count)[1], "doc_frequency": evaluator.doc_frequency}
     with_feedback = run_search(searcher, "strike", SearchOptions(limit=10))
     without = run_search(searcher, "strike", SearchOptions(limit=10, feedback=False))
     assert with_feedback.total == without.total
@@ -116,9 +120,10 @@ def test_feedback_reorders_but_never_adds_matches_or_highlights(tiny_index: sear
     for hit in with_feedback.hits:
         for snippet in hit.snippets:
             assert all(snippet.text[start:end].lower().startswith("strike") for start, end in snippet.spans)
-    assert isinstance(add_feedback(searcher, parse_query("strike", searcher.schema), SEARCH_FIELDS), FeedbackBoost)
-    assert not isinstance(add_feedback(searcher, parse_query('"harbour line"', searcher.schema), SEARCH_FIELDS),
-                          FeedbackBoost)
+    assert isinstance(add_feedback(searcher, parse_query("strike", searcher.schema), SEARCH_FIELDS, **engine),
+                      FeedbackBoost)
+    assert not isinstance(add_feedback(searcher, parse_query('"harbour line"', searcher.schema), SEARCH_FIELDS,
+                                       **engine), FeedbackBoost)
 
 
 @pytest.mark.skipif(not TIME.is_dir(), reason="needs ../shared/corpora/time")

@@ -140,15 +140,28 @@ def _one_gap_list(value: bytes) -> list[int]:
     return list(found)
 
 
+# A segment merged into the one being written: its columns, and for each of its documents the
+# number it gets in the new segment (-1: deleted, left out).
+Merged = tuple["SegmentColumns", np.ndarray]
+
+
 class ColumnsWriter:
     """Collects a segment's sorted postings (as Whoosh's field writer receives them) and writes
-    ``cols-SEGMENT.bin`` when told the segment is complete."""
+    ``cols-SEGMENT.bin`` when told the segment is complete.
 
-    def __init__(self, folder: str, segment_id: str, doc_count: int, positional: Iterable[str]) -> None:
+    When Whoosh merges older segments into this one (``merged``), their documents come after
+    the new ones (from ``merged_from`` on): their postings are taken from their own columns,
+    renumbered, and any that Whoosh also passes on are ignored.
+    """
+
+    def __init__(self, folder: str, segment_id: str, doc_count: int, positional: Iterable[str],
+                 merged: list[Merged] | None = None, merged_from: int | None = None) -> None:
         self.path = columns_path(folder, segment_id)
         self.doc_count = doc_count
         self.positional = frozenset(positional)
         self.fields: dict[str, _FieldBuffer] = {}
+        self.merged = merged or []
+        self.merged_from = merged_from if self.merged and merged_from is not None else None
         self._field: _FieldBuffer | None = None
         self._text: bytes | None = None
 
@@ -156,6 +169,8 @@ class ColumnsWriter:
         """One posting; postings arrive sorted by field, term and document."""
         if fieldname in SKIPPED_FIELDS:
             return
+        if self.merged_from is not None and docnum >= self.merged_from:
+            return  # a merged segment's document: its postings come from its columns
         buffer = self.fields.get(fieldname)
         if buffer is None:
             buffer = self.fields[fieldname] = _FieldBuffer(fieldname in self.positional)
@@ -168,9 +183,12 @@ class ColumnsWriter:
         header: dict[str, Any] = {"doc_count": self.doc_count, "fields": {}}
         chunks: list[bytes] = []
         offset = 0
-        for name, buffer in sorted(self.fields.items()):
+        fields = {name: buffer.arrays() for name, buffer in self.fields.items()}
+        if self.merged:
+            fields = merge_fields(fields, self.merged, self.positional)
+        for name, arrays in sorted(fields.items()):
             places = header["fields"][name] = {}
-            for key, values in buffer.arrays().items():
+            for key, values in arrays.items():
                 data = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")).tobytes()
                 places[key] = [offset, values.dtype.str.lstrip("<>|="), int(values.size)]
                 padding = -len(data) % _ALIGN
@@ -185,6 +203,94 @@ class ColumnsWriter:
             for chunk in chunks:
                 handle.write(chunk)
         os.replace(tmp, self.path)
+
+
+def merge_fields(new: dict[str, dict[str, np.ndarray]], merged: list[Merged],
+                 positional: frozenset[str]) -> dict[str, dict[str, np.ndarray]]:
+    """The arrays of a segment made of new postings and of older segments' columns renumbered:
+    per field, every term of any part, each with its postings in document order."""
+    names = set(new).union(*(set(columns.field_names()) for columns, _docmap in merged))
+    found = {}
+    for name in names:
+        parts = [_Part.of(new[name], None)] if name in new else []
+        for columns, docmap in merged:
+            field = columns.field(name)
+            if field is not None:
+                parts.append(_Part.of(field.arrays, docmap))
+        found[name] = _merged_arrays([part for part in parts if len(part.docs)], name in positional)
+    return found
+
+
+class _Part:
+    """One source of a merge: its terms, and per posting its term, document and weight (and the
+    place of its positions in its own positions array)."""
+
+    def __init__(self, terms: list[bytes], term_of: np.ndarray, docs: np.ndarray, weights: np.ndarray,
+                 pos_starts: np.ndarray | None, pos_counts: np.ndarray | None, positions: np.ndarray | None) -> None:
+        self.terms, self.term_of, self.docs, self.weights = terms, term_of, docs, weights
+        self.pos_starts, self.pos_counts, self.positions = pos_starts, pos_counts, positions
+
+    @classmethod
+    def of(cls, arrays: dict[str, np.ndarray], docmap: np.ndarray | None) -> _Part:
+        table = TermTable(arrays["term_bytes"], arrays["term_starts"])
+        terms = [table[number] for number in range(len(table))]
+        term_of = np.repeat(np.arange(len(terms), dtype=np.int64), np.diff(arrays["post_starts"]))
+        docs = arrays["docs"].astype(np.int64)
+        weights = arrays["weights"]
+        pos_starts = arrays.get("pos_starts")
+        starts = counts = None
+        if pos_starts is not None:
+            starts, counts = pos_starts[:-1], np.diff(pos_starts)
+        if docmap is not None:
+            docs = docmap[docs]
+            keep = docs >= 0
+            docs, term_of, weights = docs[keep], term_of[keep], weights[keep]
+            if starts is not None and counts is not None:
+                starts, counts = starts[keep], counts[keep]
+        return cls(terms, term_of, docs, weights, starts, counts, arrays.get("positions"))
+
+
+def _merged_arrays(parts: list[_Part], positional: bool) -> dict[str, np.ndarray]:
+    """One field's arrays from several parts (see ``merge_fields``)."""
+    every = sorted(set().union(*(part.terms for part in parts)))
+    number = {term: index for index, term in enumerate(every)}
+    term_of = np.concatenate([np.array([number[term] for term in part.terms], dtype=np.int64)[part.term_of]
+                              for part in parts]) if parts else np.empty(0, np.int64)
+    docs = np.concatenate([part.docs for part in parts]) if parts else np.empty(0, np.int64)
+    weights = np.concatenate([part.weights for part in parts]) if parts else np.empty(0, np.float32)
+    order = np.lexsort((docs, term_of))
+    present, counts = np.unique(term_of[order], return_counts=True)
+    kept = [every[index] for index in present.tolist()]
+    found: dict[str, np.ndarray] = {
+        "term_bytes": np.frombuffer(b"".join(kept), dtype=np.uint8),
+        "term_starts": np.concatenate((np.zeros(1, np.int64), np.cumsum([len(term) for term in kept], dtype=np.int64))),
+        "post_starts": np.concatenate((np.zeros(1, np.int64), np.cumsum(counts))).astype(np.int64),
+        "docs": docs[order].astype(np.int32),
+        "weights": weights[order].astype(np.float32),
+    }
+    if positional:
+        pools, starts, lengths, base = [], [], [], 0
+        for part in parts:
+            if part.positions is None or part.pos_starts is None or part.pos_counts is None:
+                raise ValueError("a part of a positional field without positions")
+            pools.append(part.positions)
+            starts.append(part.pos_starts + base)
+            lengths.append(part.pos_counts)
+            base += len(part.positions)
+        pool = np.concatenate(pools) if pools else np.empty(0, np.int32)
+        start = (np.concatenate(starts) if starts else np.empty(0, np.int64))[order]
+        length = (np.concatenate(lengths) if lengths else np.empty(0, np.int64))[order]
+        found["pos_starts"] = np.concatenate((np.zeros(1, np.int64), np.cumsum(length))).astype(np.int64)
+        found["positions"] = pool[gather(start, length)].astype(np.int32)
+    return found
+
+
+def gather(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indexes of several runs laid end to end: ``start, start + 1, ... start + length - 1``."""
+    total = int(lengths.sum())
+    indexes: np.ndarray = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths) \
+        + np.repeat(starts.astype(np.int64), lengths)
+    return indexes
 
 
 class TermTable:
@@ -236,6 +342,7 @@ class FieldColumns:
     """One field's postings in one segment (views into the memory map)."""
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
         self.terms = TermTable(arrays["term_bytes"], arrays["term_starts"])
         self.post_starts = arrays["post_starts"]
         self.docs = arrays["docs"]
@@ -288,6 +395,10 @@ class SegmentColumns:
             raise _damaged(self.path, f"its postings are of {written_for} documents, the segment has {doc_count}")
         self._base = start + length
         return places
+
+    def field_names(self) -> list[str]:
+        """The fields the segment has postings of."""
+        return sorted(self._places)
 
     def field(self, name: str) -> FieldColumns | None:
         """The field's postings, or None when the segment has none."""

@@ -33,7 +33,7 @@ from whoosh import query as wq
 from whoosh.fields import DATETIME
 from whoosh.reading import SegmentReader
 
-from search.engine.columns import FieldColumns
+from search.engine.columns import FieldColumns, gather
 from search.engine.phrases import in_order
 from search.engine.scoring import CollectionStats, accumulate, best, bm25, coordinate, count_terms, fields_term
 from search.engine.segment import EMPTY, EMPTY_WEIGHTS, SegmentView
@@ -205,6 +205,16 @@ class Evaluator:
     def doc_frequency(self, field: str, text: str) -> int:
         """How many articles hold the word (an index term) in the field."""
         return self.stats.doc_frequency(field, text.encode("utf-8"))
+
+    def key_terms(self, docnum: int, field: str, count: int) -> list[tuple[str, float]]:
+        """The ``count`` words that most distinguish an article's ``field`` from the index
+        (Whoosh's Bo1 expansion model, weights normalised to the strongest), for more-like-this."""
+        from whoosh.classify import Bo1Model, Expander
+
+        expander = Expander(_ExpansionReader(self), field, model=Bo1Model)
+        expander.add_document(docnum)
+        found: list[tuple[str, float]] = expander.expanded_terms(count, normalize=True)
+        return found
 
     # Sub-queries ------------------------------------------------------------------------
 
@@ -514,6 +524,33 @@ class Evaluator:
         return domain if found is None else found
 
 
+class _ExpansionReader:
+    """What Whoosh's ``Expander`` asks of an index reader, answered from the engine's columns
+    (term statistics) and the searcher (stored text, field lengths)."""
+
+    def __init__(self, evaluator: Evaluator) -> None:
+        self._evaluator = evaluator
+        self.schema = evaluator.searcher.schema
+
+    def doc_count_all(self) -> int:
+        return int(self._evaluator.stats.doc_count)
+
+    def field_length(self, field: str) -> int:
+        return int(self._evaluator.searcher.reader().field_length(field))
+
+    def has_vector(self, _docnum: int, _field: str) -> bool:
+        return False
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]:
+        return dict(self._evaluator.searcher.stored_fields(docnum))
+
+    def __contains__(self, term: tuple[str, bytes]) -> bool:
+        return self._evaluator.stats.doc_frequency(*term) > 0
+
+    def frequency(self, field: str, text: bytes) -> float:
+        return self._evaluator.stats.frequency(field, text)
+
+
 def _in_period(node: wq.NumericRange, values: np.ndarray) -> np.ndarray:
     """Which column values are in the range (0, no date, is in none)."""
     keep: np.ndarray = values != 0
@@ -571,8 +608,7 @@ def _adjacent(postings: FieldColumns, numbers: Sequence[np.ndarray]) -> np.ndarr
         starts = postings.pos_starts[rows]
         lengths = postings.pos_starts[rows + 1] - starts
         owner = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
-        flat = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths) \
-            + np.repeat(starts, lengths)
+        flat = gather(starts, lengths)
         word_keys = np.unique(owner * _KEY + (postings.positions[flat].astype(np.int64) - offset))
         keys = word_keys if keys is None else np.intersect1d(keys, word_keys, assume_unique=True)
     found = np.zeros(len(numbers[0]), dtype=bool)

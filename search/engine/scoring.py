@@ -54,6 +54,17 @@ class CollectionStats:
             self._frequencies[key] = found
         return found
 
+    def frequency(self, field: str, text: bytes) -> float:
+        """The term's total weight over the index (how often it occurs), deleted articles
+        included as its document frequency includes them."""
+        total = 0.0
+        for segment in self.segments:
+            entry = segment.term(field, text)
+            if entry is not None:
+                start, end = entry[0].span(entry[1])
+                total += float(entry[0].weights[start:end].sum(dtype=np.float64))
+        return total
+
     def idf(self, field: str, text: bytes) -> float:
         """BM25's idf of the term over the whole index."""
         return bm25_idf(self.doc_count, self.doc_frequency(field, text))

@@ -206,22 +206,14 @@ def plain_words(parsed: wq.Query, fields: tuple[str, ...]) -> list[str] | None:
     return list(by_word)
 
 
-# Finds the best (docnum, score) matches of a query: Whoosh's search unless a faster one is given.
+# Finds the best (docnum, score) matches of a query (the engine's ``Evaluator.top``).
 TopDocs = Callable[[wq.Query, int], list[tuple[int, float]]]
 # How many articles hold an index term in a field (the engine's count, from its postings).
 DocFrequency = Callable[[str, str], int]
 
 
-def whoosh_top_docs(searcher: Any) -> TopDocs:
-    """``TopDocs`` through Whoosh's own search."""
-    def top_docs(query: wq.Query, count: int) -> list[tuple[int, float]]:
-        return [(hit.docnum, hit.score or 0.0) for hit in searcher.search(query, limit=count)]
-    return top_docs
-
-
-def feedback_terms(searcher: Any, query: wq.Query, words: list[str],
-                   top_docs: TopDocs | None = None, doc_frequency: DocFrequency | None = None
-                   ) -> list[tuple[str, float]]:
+def feedback_terms(searcher: Any, query: wq.Query, words: list[str], top_docs: TopDocs,
+                   doc_frequency: DocFrequency) -> list[tuple[str, float]]:
     """The FEEDBACK_TERMS index terms that best characterise the top FEEDBACK_DOCS matches.
 
     A term's weight is its share of each top article's words (articles weighted by score) times
@@ -229,7 +221,7 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str],
     words, numbers and one-letter terms are left out. Terms are found by analysing the stored
     text with the index's own analyzer (no term vectors needed).
     """
-    scored = (top_docs or whoosh_top_docs(searcher))(query, FEEDBACK_DOCS)
+    scored = top_docs(query, FEEDBACK_DOCS)
     total_score = sum(score for _docnum, score in scored) or 1.0
     analyzer = searcher.schema["body"].analyzer
     share: dict[str, float] = {}
@@ -245,8 +237,7 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str],
     candidates = sorted(((term, weight) for term, weight in share.items() if len(term) > 1 and not term.isdigit()),
                         key=lambda item: (-item[1], item[0]))[:FEEDBACK_CANDIDATES]
     doc_count = searcher.doc_count_all()
-    frequency = doc_frequency or searcher.doc_frequency
-    weights = [(term, weight * bm25_idf(doc_count, frequency(FEEDBACK_FIELD, term)))
+    weights = [(term, weight * bm25_idf(doc_count, doc_frequency(FEEDBACK_FIELD, term)))
                for term, weight in candidates]
     weights.sort(key=lambda item: (-item[1], item[0]))
     return weights[:FEEDBACK_TERMS]
@@ -254,7 +245,7 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str],
 
 def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],
                  restriction: wq.Query | None = None, *, repeats: Mapping[str, int] | None = None,
-                 top_docs: TopDocs | None = None, doc_frequency: DocFrequency | None = None) -> wq.Query:
+                 top_docs: TopDocs, doc_frequency: DocFrequency) -> wq.Query:
     """``parsed`` (fields combined, ``repeats`` counted) with feedback terms that only add score,
     for a plain word query.
 

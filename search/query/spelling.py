@@ -42,23 +42,27 @@ class TypedWord:
 
 
 def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction: wq.Query | None,
-            fields: tuple[str, ...], count: Callable[[wq.Query], int]) -> str | None:
+            fields: tuple[str, ...], count: Callable[[wq.Query], int],
+            doc_frequency: Callable[[str, str], int]) -> str | None:
     """A spelling-corrected ``text`` when it would find more than the ``total`` it found, or when
     ``text`` has a word the index has never seen and the correction finds as much; else None.
 
     Words are corrected within one edit, or two for a word of six letters or more that no article
     holds (none for one or two letters); excluded words, prefixes, fuzzy words and words with
     digits or punctuation are left as typed.
+
+    ``count`` and ``doc_frequency`` are the engine's: how many articles a query finds, and
+    how many hold an index term in a field.
     """
     # Every search asks; most find enough and know their words, so that is settled first.
-    unknown = any(word.articles == 0 for word in _typed_words(searcher, text, parsed))
+    unknown = any(word.articles == 0 for word in _typed_words(doc_frequency, text, parsed))
     if total >= SUGGEST_BELOW and not unknown:
         return None
-    words = _typed_words(searcher, text, _every_occurrence(searcher, text, parsed, fields))
+    words = _typed_words(doc_frequency, text, _every_occurrence(searcher, text, parsed, fields))
     corrected = text
     for word in sorted(words, key=lambda word: -word.start):  # from the end: earlier offsets hold
         typed = text[word.start:word.end]
-        replacement = _best_correction(searcher, typed, word)
+        replacement = _best_correction(searcher, doc_frequency, typed, word)
         if replacement:
             corrected = corrected[:word.start] + _cased_like(typed, replacement) + corrected[word.end:]
     if corrected == text:
@@ -82,16 +86,15 @@ def _every_occurrence(searcher: Any, text: str, parsed: wq.Query, fields: tuple[
         return parsed
 
 
-def _typed_words(searcher: Any, text: str, parsed: wq.Query) -> list[TypedWord]:
+def _typed_words(doc_frequency: Callable[[str, str], int], text: str, parsed: wq.Query) -> list[TypedWord]:
     """The query's plain words and phrase words that a correction may replace, by position."""
-    reader = searcher.reader()
     words: dict[tuple[int, int], TypedWord] = {}
     for fieldname, term, start, end in _positive_terms(parsed):
         if fieldname not in SEARCH_FIELDS or start is None or end is None or not text[start:end].isalpha():
             continue
         word = words.setdefault((start, end), TypedWord(start, end))
         word.fields.add(fieldname)
-        word.articles = max(word.articles, reader.doc_frequency(fieldname, term))
+        word.articles = max(word.articles, doc_frequency(fieldname, term))
     return [words[span] for span in sorted(words)]
 
 
@@ -109,12 +112,13 @@ def _positive_terms(node: wq.Query) -> list[tuple[str, str, int | None, int | No
     return [term for child in node.children() for term in _positive_terms(child)]
 
 
-def _best_correction(searcher: Any, typed: str, word: TypedWord) -> str | None:
+def _best_correction(searcher: Any, doc_frequency: Callable[[str, str], int], typed: str,
+                     word: TypedWord) -> str | None:
     """The nearest indexed word the most articles use, if more use it than use ``typed``."""
     lowered = typed.lower()
     for distance in range(1, _edits_allowed(lowered, known=word.articles > 0) + 1):
         candidates = similar_words(searcher, lowered, distance, SAME_FIRST_LETTERS) - {lowered}
-        ranked = sorted(((_articles_using(searcher, candidate, word.fields), candidate) for candidate in candidates),
+        ranked = sorted(((_articles_using(searcher, doc_frequency, candidate, word.fields), candidate) for candidate in candidates),
                         key=lambda pair: (-pair[0], pair[1]))
         if ranked and ranked[0][0] > word.articles:
             return ranked[0][1]
@@ -130,13 +134,13 @@ def _edits_allowed(word: str, known: bool) -> int:
     return 1 if known or len(word) <= 5 else 2
 
 
-def _articles_using(searcher: Any, candidate: str, fields: set[str]) -> int:
+def _articles_using(searcher: Any, doc_frequency: Callable[[str, str], int], candidate: str,
+                    fields: set[str]) -> int:
     """The most articles that hold ``candidate``, analysed like a query word, in one of ``fields``."""
-    reader = searcher.reader()
     most = 0
     for fieldname in fields:
         for token in searcher.schema[fieldname].analyzer(candidate):
-            most = max(most, reader.doc_frequency(fieldname, token.text))
+            most = max(most, doc_frequency(fieldname, token.text))
     return most
 
 

@@ -27,7 +27,7 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte, to_sortable
 from whoosh.writing import PostingPool, SegmentWriter
 
-from search.engine.columns import ColumnsWriter
+from search.engine.columns import ColumnsWriter, SegmentColumns, columns_path
 
 # Terms with fewer postings than this keep them in their term-table entry (see
 # ``_inline_single_postings``).
@@ -193,10 +193,20 @@ def _lean_add_postings() -> None:
     whoosh3.W3PostingsWriter.add_posting = add_posting
 
 
+# The fields whose postings Whoosh still writes: ids and paths (Whoosh's writer deletes and
+# finds documents by them) and the spelling word lists (fuzzy words and did-you-mean walk their
+# terms with Whoosh's automata). Every other field's postings exist only in newsearch's columns,
+# which are all that searches read.
+WHOOSH_FIELDS = frozenset({"id", "path", "spell_title", "spell_body"})
+# Tests that compare the engine with Whoosh's own matchers set this, so that Whoosh writes every
+# field's postings too (nothing in newsearch reads them).
+KEEP_WHOOSH_POSTINGS = False
+
+
 def _columns_writer(field_writer: Any, schema: Any, lengths: Any) -> ColumnsWriter | None:
     """The writer of newsearch's own postings (``engine.columns``) for the segment a Whoosh
-    field writer is writing, fed from the same sorted postings; None for a segment written
-    outside a folder (Whoosh's in-memory storage)."""
+    field writer is writing, fed from the same sorted postings and from the columns of the
+    segments Whoosh merges into it; None for a segment written outside a folder."""
     folder = getattr(field_writer._storage, "folder", None)
     if not isinstance(folder, str):
         return None
@@ -204,15 +214,58 @@ def _columns_writer(field_writer: Any, schema: Any, lengths: Any) -> ColumnsWrit
     doc_count = lengths.doc_count_all() if lengths is not None else segment.doc_count_all()
     positional = [name for name in schema.names()
                   if schema[name].format and schema[name].format.supports("positions")]
-    return ColumnsWriter(folder, segment.segment_id(), doc_count, positional)
+    sources = getattr(field_writer, "_newsearch_merged", [])
+    return ColumnsWriter(folder, segment.segment_id(), doc_count, positional, [merged for merged, _ in sources],
+                         min((basedoc for _merged, basedoc in sources), default=None))
+
+
+def _merged_columns(reader: Any, basedoc: int) -> tuple[SegmentColumns, Any]:
+    """A merged segment's columns and where each of its live documents lands (as Whoosh's
+    ``write_per_doc`` numbers them: in order, from ``basedoc``)."""
+    import numpy as np
+
+    from search.whoosh_internals.reading import segment_location
+
+    location = segment_location(reader)
+    if location is None:
+        raise RuntimeError("a merged segment without a folder")
+    size = reader.doc_count_all()
+    columns = SegmentColumns(columns_path(location[0], location[1]), size)
+    docmap = np.full(size, -1, dtype=np.int64)
+    live = np.fromiter(reader.all_doc_ids(), dtype=np.int64)
+    docmap[live] = basedoc + np.arange(len(live), dtype=np.int64)
+    return columns, docmap
 
 
 def _teed(items: Any, add: Any) -> Any:
-    """The postings, each also handed to ``add`` (the columns writer) on its way through."""
+    """The postings, each handed to ``add`` (the columns writer); passed on to Whoosh's writer
+    only for ``WHOOSH_FIELDS``."""
+    keep_all = KEEP_WHOOSH_POSTINGS
     for item in items:
         if item[2] != -1:  # Whoosh's marker for spelling words
             add(*item)
-        yield item
+        if keep_all or item[0] in WHOOSH_FIELDS:
+            yield item
+
+
+def _remember_merges() -> None:
+    """Note each segment Whoosh merges into a writer's new segment (``add_reader``) and hand
+    the list to the field writer, so the new segment's columns include the merged ones'."""
+    add_reader = SegmentWriter.add_reader
+    flush = SegmentWriter._flush_segment
+
+    def remembering_add_reader(self: Any, reader: Any) -> None:
+        basedoc = self.docnum
+        merged = _merged_columns(reader, basedoc)  # read now: Whoosh closes the reader after
+        add_reader(self, reader)
+        self.__dict__.setdefault("_newsearch_merged", []).append((merged, basedoc))
+
+    def flush_segment(self: Any) -> None:
+        self.fieldwriter._newsearch_merged = self.__dict__.get("_newsearch_merged", [])
+        flush(self)
+
+    SegmentWriter.add_reader = remembering_add_reader
+    SegmentWriter._flush_segment = flush_segment
 
 
 def _direct_positions() -> None:
@@ -446,3 +499,4 @@ def apply_writer_fixes() -> None:
     _lean_add_document()
     _cache_missing_length_columns()
     _compact_term_hashes()
+    _remember_merges()

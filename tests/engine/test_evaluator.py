@@ -14,7 +14,7 @@ from search.engine.evaluator import Evaluator
 from search.query.fuzzy import expand_fuzzy
 from search.pipeline import SearchOptions, date_filter, ranking_query
 from search.query.language import parse_query
-from search.query.ranking import add_feedback, whoosh_top_docs
+from search.query.ranking import TopDocs, add_feedback
 from search.index.schema import SEARCH_FIELDS
 
 from tests.conftest import article_text
@@ -54,9 +54,17 @@ def whoosh_unpruned(searcher: Any, query: wq.Query) -> list[tuple[int, float]]:
     return [(hit.docnum, hit.score) for hit in searcher.search(query, limit=None)]
 
 
+def whoosh_top_docs(searcher: Any) -> TopDocs:
+    """The best matches by Whoosh's own search: the oracle the engine's feedback is checked with."""
+    def top_docs(query: wq.Query, count: int) -> list[tuple[int, float]]:
+        return [(hit.docnum, hit.score or 0.0) for hit in searcher.search(query, limit=count)]
+    return top_docs
+
+
 def ranked_query(searcher: Any, text: str) -> wq.Query:
     parsed = expand_fuzzy(parse_query(text, searcher.schema), searcher)
-    return add_feedback(searcher, parsed, SEARCH_FIELDS, None, top_docs=whoosh_top_docs(searcher))
+    return add_feedback(searcher, parsed, SEARCH_FIELDS, None, top_docs=whoosh_top_docs(searcher),
+                        doc_frequency=searcher.doc_frequency)
 
 
 @pytest.mark.parametrize("text", QUERIES)
@@ -77,7 +85,8 @@ def test_repeated_words_and_the_recency_boost_score_as_in_whoosh(sample_index: s
                                                                    recent: float | None) -> None:
     searcher = sample_index._searcher()
     parsed = expand_fuzzy(parse_query(text, searcher.schema), searcher)
-    query = ranking_query(searcher, text, parsed, None, SearchOptions(recent=recent), top_docs=whoosh_top_docs(searcher))
+    query = ranking_query(searcher, text, parsed, None, SearchOptions(recent=recent), None,
+                          top_docs=whoosh_top_docs(searcher), doc_frequency=searcher.doc_frequency)
     expected = whoosh_unpruned(searcher, query)
     scores = Evaluator(searcher).scores(query)
     assert sorted(scores) == sorted(docnum for docnum, _score in expected)
@@ -129,7 +138,8 @@ def test_matched_terms_leave_out_feedback_words_and_unmatched_phrases(sample_ind
 
 @pytest.mark.parametrize("kept", [True, False], ids=["kept-order", "computed-order"])
 def test_date_ranges_from_the_ordered_dates_are_whooshs_matches(tmp_path: Path, kept: bool,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                whoosh_oracle: None) -> None:
     from search.engine import segment as segments
     from search.index.update import update_index
 
@@ -170,7 +180,7 @@ def test_date_ranges_from_the_ordered_dates_are_whooshs_matches(tmp_path: Path, 
 
 
 def test_a_date_range_holding_most_articles_filters_the_rest_by_date_as_whoosh_does(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whoosh_oracle: None) -> None:
     """``word AND range`` with a range holding most of the segment is evaluated without
     narrowing to the range (``Evaluator._filtered_by_dates``): same matches and scores as
     Whoosh's, exclusive and inclusive bounds and undated articles included."""
@@ -249,7 +259,7 @@ def test_prefixes_score_as_whooshs_matcher_does(sample_index: search.Index, text
     assert several or text == "evacu*"
 
 
-def test_a_query_narrowed_to_a_date_range_scores_as_whoosh(tmp_path: Path) -> None:
+def test_a_query_narrowed_to_a_date_range_scores_as_whoosh(tmp_path: Path, whoosh_oracle: None) -> None:
     """Within a date range, a phrase with matches only outside it still counts its words for
     coordination, as Whoosh counts them; the narrowing is used, and the scores are Whoosh's."""
     from search.index.update import update_index

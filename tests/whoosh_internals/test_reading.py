@@ -66,7 +66,7 @@ def test_term_lookups_answer_as_the_term_table_does_and_the_cache_stays_bounded(
 
 
 def test_document_frequencies_over_segments_are_the_sums_and_the_cache_stays_bounded(
-        tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch, whoosh_oracle: None) -> None:
     from search.whoosh_internals import reading as whoosh_fixes
 
     update_index(tmp_path / "ix", tiny_corpus)
@@ -186,7 +186,7 @@ def test_an_index_of_only_undated_articles_in_two_segments_can_be_updated(tmp_pa
 
 
 def test_every_article_with_a_field_is_whooshs_own_answer_across_segments_and_deletions(
-        tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch, whoosh_oracle: None) -> None:
     """``title:*`` and ``*`` come from the fields' length bytes; Whoosh read every posting list."""
     from whoosh import query as wq
 

@@ -17,7 +17,7 @@ from search.whoosh_internals.reading import open_whoosh
 from tests.conftest import article_text
 
 
-def test_terms_with_one_posting_are_inlined_and_read_back_like_blocks(tmp_path: Path, tiny_corpus: Path) -> None:
+def test_terms_with_one_posting_are_inlined_and_read_back_like_blocks(tmp_path: Path, tiny_corpus: Path, whoosh_oracle: None) -> None:
     """Single-posting terms live in the term table; searches, deletions and merges still see them."""
     update_index(tmp_path / "ix", tiny_corpus)
     (tiny_corpus / "extra.md").write_text(article_text("Zeppelin hangar opens", "<p>Airships return.</p>"))
@@ -79,7 +79,7 @@ def _posting_list(matcher: object) -> list[tuple[object, ...]]:
 
 
 def test_lean_document_writing_writes_what_whoosh_writes(tmp_path: Path, tiny_corpus: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+                                                         monkeypatch: pytest.MonkeyPatch, whoosh_oracle: None) -> None:
     """Positions straight from the analyzer, the lean add_document (pool spills included) and
     add_postings (terms of one posting written straight to the term table)."""
     from whoosh import fields, formats
