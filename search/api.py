@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.index import storage
 from search.query.dates import naive_utc, since_bound, until_bound
+from search.query.limits import DEFAULT_TIMEOUT
 from search.errors import IndexNotFoundError, QueryError
 from search.pipeline import SearchOptions, run_search
 from search.query.ranking import weighting
@@ -140,12 +141,15 @@ class Index:
         facets: bool = False,
         recent: bool | float = False,
         snippets: int = 2,
+        timeout: float | None = DEFAULT_TIMEOUT,
     ) -> Results:
         """Search the index; ``since``/``until`` take datetimes or the query language's date forms.
 
         ``recent`` boosts newer articles: True with a half-life of two weeks, a number for
         another half-life in days (relevance sort only; see ``search.query.recency``). ``snippets`` is
         the number of fragments per hit; 0 leaves them out, for callers that only need the ranking.
+        ``timeout`` is how many seconds the search may take (``search.query.limits``; None: no
+        deadline); a query past it, or past one of the caps there, raises ``QueryError``.
 
         Raises ``QueryError`` for a query or option it cannot understand.
         """
@@ -154,6 +158,7 @@ class Index:
             since=_bound(since, start=True), until=_bound(until, start=False),
             fields=tuple(fields) if fields else SEARCH_FIELDS,
             highlight=highlight, facets=facets, recent=_half_life(recent), snippets=snippets,
+            timeout=timeout,
         )
         return run_search(self._searcher(), query, options)
 

@@ -29,6 +29,7 @@ from whoosh import sorting
 from search.query.dates import naive_utc
 from search.errors import QueryError
 from search.engine.evaluator import Evaluator
+from search.query import limits
 from search.query.fuzzy import expand_fuzzy
 from search.engine.postings import supported
 from search.query.language import parse_query
@@ -61,6 +62,8 @@ class SearchOptions:
     facets: bool = False
     feedback: bool = True  # pseudo-relevance feedback for plain word queries sorted by relevance
     recent: float | None = None  # the recency boost's half-life in days; None: no boost
+    # Seconds the search may run before a QueryError stops it (``limits``); None: no deadline.
+    timeout: float | None = limits.DEFAULT_TIMEOUT
 
     def validate(self) -> None:
         """Raise ``QueryError`` for options out of range."""
@@ -81,6 +84,7 @@ class SearchOptions:
             raise QueryError(f"the recency half-life must be a positive number of days, not {self.recent}")
         if self.recent is not None and self.sort != "relevance":
             raise QueryError(f"the recency boost reorders relevance ranking; it cannot be used with sort={self.sort}")
+        limits.check_timeout(self.timeout)
         if self.since and self.until and self.since >= self.until:
             raise QueryError(f"since (from {self.since:%Y-%m-%d %H:%M}) must be before until "
                              f"(up to {self.until:%Y-%m-%d %H:%M}): no article could match")
@@ -96,16 +100,23 @@ def date_filter(options: SearchOptions) -> wq.Query | None:
 
 
 def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime | None = None) -> Results:
-    """Run a query on an open searcher and copy one page of hits out of Whoosh."""
+    """Run a query on an open searcher and copy one page of hits out of Whoosh.
+
+    The query is checked against ``limits``' caps before anything is looked up, and its run
+    is stopped with a ``QueryError`` once ``options.timeout`` seconds have passed.
+    """
     started = time.perf_counter()
     options.validate()
+    deadline = limits.Deadline(options.timeout, text)
     parsed = parse_query(text, searcher.schema, now, options.fields)
-    parsed = expand_fuzzy(parsed, searcher)
+    limits.check_parsed(parsed, text)
+    limits.check_expansions(parsed, searcher, text)
+    parsed = expand_fuzzy(parsed, searcher, deadline)
     restriction = date_filter(options)
     if supported(searcher):
         if options.sort == "relevance":
-            return _ranked_search(searcher, text, parsed, restriction, options, started, now)
-        return _dated_search(searcher, text, parsed, restriction, options, started)
+            return _ranked_search(searcher, text, parsed, restriction, options, started, now, deadline)
+        return _dated_search(searcher, text, parsed, restriction, options, started, deadline)
     ranked = parsed
     if options.sort == "relevance":
         ranked = ranking_query(searcher, text, parsed, restriction, options, now)
@@ -118,7 +129,7 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     shown = page if page.pagenum == options.page else []
     hits = tuple(_copy_hit(hit, rank, options) for rank, hit in enumerate(shown, page.offset + 1))
     return _results(searcher, text, parsed, restriction, options, started, total, hits,
-                    lambda: _facet_counts(page.results))
+                    lambda: _facet_counts(page.results), deadline)
 
 
 def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
@@ -136,13 +147,14 @@ def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Qu
 
 
 def _ranked_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
-                   options: SearchOptions, started: float, now: datetime | None) -> Results:
+                   options: SearchOptions, started: float, now: datetime | None, deadline: limits.Deadline) -> Results:
     """A search by relevance, scored a posting list at a time (``evaluation``).
 
     Every match is scored once (the total is exact), the feedback search reuses those scores,
     and only the shown page's hits are copied out, with their matched terms and snippets.
     """
     evaluator = Evaluator(searcher)
+    evaluator.deadline = deadline
 
     def top_docs(query: wq.Query, count: int) -> list[tuple[int, float]]:
         return evaluator.top(query, count)[1]
@@ -155,21 +167,22 @@ def _ranked_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Q
     total, shown = evaluator.top(ranked, first + options.limit)
     hits = _evaluated_hits(evaluator, ranked, shown[first:], first, options)
     return _results(searcher, text, parsed, restriction, options, started, total, hits,
-                    lambda: _counted_facets(evaluator, ranked))
+                    lambda: _counted_facets(evaluator, ranked), deadline, evaluator)
 
 
 def _dated_search(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
-                  options: SearchOptions, started: float) -> Results:
+                  options: SearchOptions, started: float, deadline: limits.Deadline) -> Results:
     """A search sorted by date (``evaluation``): every match found, the page taken in date
     order; a hit's score is the query's score as typed (no fields combined, no feedback)."""
     evaluator = Evaluator(searcher)
+    evaluator.deadline = deadline
     if restriction is not None:
         parsed = wq.And([parsed, restriction])
     first = (options.page - 1) * options.limit
     total, shown = evaluator.in_date_order(parsed, first + options.limit, options.sort == "newest")
     hits = _evaluated_hits(evaluator, parsed, shown[first:], first, options)
     return _results(searcher, text, parsed, restriction, options, started, total, hits,
-                    lambda: _counted_facets(evaluator, parsed))
+                    lambda: _counted_facets(evaluator, parsed), deadline, evaluator)
 
 
 def _evaluated_hits(evaluator: Evaluator, query: wq.Query, shown: list[tuple[int, float]], first: int,
@@ -183,9 +196,10 @@ def _evaluated_hits(evaluator: Evaluator, query: wq.Query, shown: list[tuple[int
 
 def _results(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None, options: SearchOptions,
              started: float, total: int, hits: tuple[Hit, ...],
-             facets: Callable[[], dict[str, dict[str, int]]]) -> Results:
+             facets: Callable[[], dict[str, dict[str, int]]], deadline: limits.Deadline,
+             evaluator: Evaluator | None = None) -> Results:
     """The ``Results`` of one page; ``facets`` counts the matches' sources, tags and months,
-    when asked for."""
+    when asked for. The spelling suggestion counts its matches with ``evaluator`` when given."""
     return Results(
         query=text,
         total=total,
@@ -194,9 +208,21 @@ def _results(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query |
         limit=options.limit,
         hits=hits,
         elapsed=time.perf_counter() - started,
-        suggestion=suggest(searcher, text, parsed, total, restriction, options.fields),
+        suggestion=_suggestion(searcher, text, parsed, total, restriction, options, deadline, evaluator),
         facets=facets() if options.facets else {},
     )
+
+
+def _suggestion(searcher: Any, text: str, parsed: wq.Query, total: int, restriction: wq.Query | None,
+                options: SearchOptions, deadline: limits.Deadline, evaluator: Evaluator | None) -> str | None:
+    """``spelling.suggest``, or None when it fails: a suggestion is a courtesy, and one that
+    cannot be made (out of time, past a cap, or an error deep in Whoosh on an odd correction)
+    must not cost the user the hits already found."""
+    count = (lambda query: evaluator.top(query, 1)[0]) if evaluator is not None else None
+    try:
+        return suggest(searcher, text, parsed, total, restriction, options.fields, count=count, deadline=deadline)
+    except Exception:  # noqa: BLE001 - any failure means no suggestion, as the docstring says
+        return None
 
 
 def _facet_groups() -> dict[str, Any]:

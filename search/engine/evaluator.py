@@ -42,6 +42,7 @@ from whoosh.formats import Positions
 
 from search.engine.phrases import adjacent, has_positions, in_order, positions_of
 from search.engine.postings import Segment
+from search.query import limits
 from search.query.ranking import FeedbackBoost, FieldsTerm
 from search.query.recency import RecencyBoost, recency_factor
 from search.index.schema import DATE_FIELD
@@ -121,6 +122,8 @@ def _within(domain: _Domain | None) -> Sequence[int] | None:
 
 class Evaluator:
     """Scores queries on one searcher; remembers sub-query results for the next ``scores``."""
+
+    deadline: limits.Deadline = limits.NO_DEADLINE  # checked by every sub-query (issue 23)
 
     def __init__(self, searcher: Any) -> None:
         self.searcher = searcher
@@ -228,6 +231,7 @@ class Evaluator:
 
     def _part(self, node: wq.Query, index: int, counts: bool, domain: _Domain | None = None) -> _Part:
         """The sub-query's result in one segment (within ``domain`` when given), computed once."""
+        self.deadline.check()
         key = (id(node), index, counts, id(domain))
         if key not in self._memo:
             self._memo[key] = (node, domain, self._evaluate(node, index, counts, domain))
@@ -347,6 +351,7 @@ class Evaluator:
         unboosted (as Whoosh has it). Scored here, a posting list at a time, instead of through
         a matcher tree that looked up a field length per posting."""
         words = [wq.Term(node.fieldname, word) for word in node._btexts(self.segments[index].reader) if word]
+        limits.check_expansion(node.text, len(words))
         if len(words) <= 1:
             return self._part(words[0], index, counts, domain) if words else _Part({}, {} if counts else None, 0)
         union = wq.Or(words, boost=node.boost)
