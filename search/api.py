@@ -11,7 +11,9 @@ rebuild that publishes a new generation is picked up by the next search.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from search.index import storage
 from search.query.dates import naive_utc, since_bound, until_bound
 from search.query.limits import DEFAULT_TIMEOUT
-from search.errors import IndexNotFoundError, QueryError
+from search.errors import IndexNotFoundError, IndexWriteError, QueryError
 from search.pipeline import SearchOptions, run_search
 from search.query.ranking import weighting
 from search.query.recency import DEFAULT_HALF_LIFE_DAYS
@@ -206,26 +208,44 @@ class Index:
 
     def update(self, corpus: str | Path | None = None, *, rebuild: bool = False, include_drafts: bool = False,
                wait: float = 5.0, progress: indexing.ProgressCallback | None = None) -> indexing.UpdateSummary:
-        """Bring the index up to date with ``corpus`` (default: the folder it was built from)."""
+        """Bring the index up to date with ``corpus`` (default: the folder it was built from).
+
+        Raises ``IndexWriteError`` when the index cannot be written (a read-only folder, a full
+        disk), ``IndexLockedError`` when another writer holds it."""
         from search.index import update as indexing  # the writing side (worker processes, the reader) only when used
 
         folder = Path(corpus) if corpus is not None else Path(self.stats().corpus)
-        return indexing.update_index(self.path, folder, rebuild=rebuild, include_drafts=include_drafts,
-                                     wait=wait, progress=progress)
+        with _write_errors(self.path):
+            return indexing.update_index(self.path, folder, rebuild=rebuild, include_drafts=include_drafts,
+                                         wait=wait, progress=progress)
 
     def add(self, article: Article, *, wait: float = 5.0) -> None:
-        """Add an article a program made (replacing any with the same id)."""
+        """Add an article a program made (replacing any with the same id); ``IndexWriteError``
+        when the index cannot be written."""
         from search.index import update as indexing
 
-        with storage.writer_lock(self.path, wait):
+        with _write_errors(self.path), storage.writer_lock(self.path, wait):
             indexing.add_articles(self._whoosh_index(), [article])
 
     def delete(self, article_id: str, *, wait: float = 5.0) -> bool:
-        """Delete the article with this id; True if there was one."""
+        """Delete the article with this id; True if there was one. ``IndexWriteError`` when the
+        index cannot be written."""
         from search.index import update as indexing
 
-        with storage.writer_lock(self.path, wait):
+        with _write_errors(self.path), storage.writer_lock(self.path, wait):
             return indexing.delete_ids(self._whoosh_index(), [article_id]) > 0
+
+
+@contextlib.contextmanager
+def _write_errors(path: Path) -> Iterator[None]:
+    """A write that failed (no permission, read-only or full disk) as one ``IndexWriteError``
+    line: callers of the API catch ``SearchError``, never a bare ``OSError``."""
+    try:
+        yield
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        raise IndexWriteError(f"{path}: cannot write the index{where}: {error.strerror or error}; searches keep "
+                              "the last complete index: fix that (permissions, disk space) and update again") from None
 
 
 def _half_life(recent: bool | float) -> float | None:
