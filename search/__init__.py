@@ -13,7 +13,7 @@ Public names (everything else is internal and may change):
   ``IndexStats``.
 - ``load_article(path)``: read one article file the way the indexer does.
 - Errors, all under ``SearchError``: ``QueryError``, ``IndexNotFoundError``, ``IndexLockedError``,
-  ``IndexDamagedError``, ``ArticleError``.
+  ``IndexDamagedError``, ``IndexUnsafeError``, ``IndexWriteError``, ``ArticleError``.
 
 Heavy modules (Whoosh, NLTK, bs4) load on first use, so ``import search`` stays cheap.
 """
@@ -27,6 +27,8 @@ from .errors import (
     IndexDamagedError,
     IndexLockedError,
     IndexNotFoundError,
+    IndexUnsafeError,
+    IndexWriteError,
     QueryError,
     SearchError,
 )
@@ -50,7 +52,7 @@ _LAZY = {
 __all__ = [
     "open_index", "Index", "IndexStats", "Results", "Hit", "Snippet", "Article", "load_article",
     "UpdateSummary", "Skip", "SearchError", "QueryError", "IndexNotFoundError", "IndexLockedError",
-    "IndexDamagedError", "ArticleError", "__version__",
+    "IndexDamagedError", "IndexUnsafeError", "IndexWriteError", "ArticleError", "__version__",
 ]
 
 

@@ -11,8 +11,10 @@ rebuild that publishes a new generation is picked up by the next search.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +25,8 @@ from whoosh import query as wq
 from search.engine.evaluator import Evaluator
 from search.index import storage
 from search.query.dates import naive_utc, since_bound, until_bound
-from search.errors import IndexNotFoundError, QueryError
+from search.query.limits import DEFAULT_TIMEOUT
+from search.errors import IndexNotFoundError, IndexWriteError, QueryError
 from search.pipeline import SearchOptions, run_search
 from search.query.ranking import weighting
 from search.query.recency import DEFAULT_HALF_LIFE_DAYS
@@ -146,12 +149,15 @@ class Index:
         facets: bool = False,
         recent: bool | float = False,
         snippets: int = 2,
+        timeout: float | None = DEFAULT_TIMEOUT,
     ) -> Results:
         """Search the index; ``since``/``until`` take datetimes or the query language's date forms.
 
         ``recent`` boosts newer articles: True with a half-life of two weeks, a number for
         another half-life in days (relevance sort only; see ``search.query.recency``). ``snippets`` is
         the number of fragments per hit; 0 leaves them out, for callers that only need the ranking.
+        ``timeout`` is how many seconds the search may take (``search.query.limits``; None: no
+        deadline); a query past it, or past one of the caps there, raises ``QueryError``.
 
         Raises ``QueryError`` for a query or option it cannot understand.
         """
@@ -160,6 +166,7 @@ class Index:
             since=_bound(since, start=True), until=_bound(until, start=False),
             fields=tuple(fields) if fields else SEARCH_FIELDS,
             highlight=highlight, facets=facets, recent=_half_life(recent), snippets=snippets,
+            timeout=timeout,
         )
         return run_search(self._searcher(), query, options, root=self.path)
 
@@ -213,26 +220,44 @@ class Index:
 
     def update(self, corpus: str | Path | None = None, *, rebuild: bool = False, include_drafts: bool = False,
                wait: float = 5.0, progress: indexing.ProgressCallback | None = None) -> indexing.UpdateSummary:
-        """Bring the index up to date with ``corpus`` (default: the folder it was built from)."""
+        """Bring the index up to date with ``corpus`` (default: the folder it was built from).
+
+        Raises ``IndexWriteError`` when the index cannot be written (a read-only folder, a full
+        disk), ``IndexLockedError`` when another writer holds it."""
         from search.index import update as indexing  # the writing side (worker processes, the reader) only when used
 
         folder = Path(corpus) if corpus is not None else Path(self.stats().corpus)
-        return indexing.update_index(self.path, folder, rebuild=rebuild, include_drafts=include_drafts,
-                                     wait=wait, progress=progress)
+        with _write_errors(self.path):
+            return indexing.update_index(self.path, folder, rebuild=rebuild, include_drafts=include_drafts,
+                                         wait=wait, progress=progress)
 
     def add(self, article: Article, *, wait: float = 5.0) -> None:
-        """Add an article a program made (replacing any with the same id)."""
+        """Add an article a program made (replacing any with the same id); ``IndexWriteError``
+        when the index cannot be written."""
         from search.index import update as indexing
 
-        with storage.writer_lock(self.path, wait):
+        with _write_errors(self.path), storage.writer_lock(self.path, wait):
             indexing.add_articles(self._whoosh_index(), [article])
 
     def delete(self, article_id: str, *, wait: float = 5.0) -> bool:
-        """Delete the article with this id; True if there was one."""
+        """Delete the article with this id; True if there was one. ``IndexWriteError`` when the
+        index cannot be written."""
         from search.index import update as indexing
 
-        with storage.writer_lock(self.path, wait):
+        with _write_errors(self.path), storage.writer_lock(self.path, wait):
             return indexing.delete_ids(self._whoosh_index(), [article_id]) > 0
+
+
+@contextlib.contextmanager
+def _write_errors(path: Path) -> Iterator[None]:
+    """A write that failed (no permission, read-only or full disk) as one ``IndexWriteError``
+    line: callers of the API catch ``SearchError``, never a bare ``OSError``."""
+    try:
+        yield
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        raise IndexWriteError(f"{path}: cannot write the index{where}: {error.strerror or error}; searches keep "
+                              "the last complete index: fix that (permissions, disk space) and update again") from None
 
 
 def _half_life(recent: bool | float) -> float | None:

@@ -33,3 +33,14 @@ class ArticleError(SearchError):
 
 class IndexDamagedError(SearchError):
     """The index exists but cannot be used: damaged files or an incompatible schema version."""
+
+
+class IndexUnsafeError(SearchError):
+    """The index's folder or files are not private to the user who opens them: another user
+    owns them, or others may write them. Opening an index loads Whoosh's pickles (code), so
+    such an index is refused, as ssh refuses a key others could have changed."""
+
+
+class IndexWriteError(SearchError):
+    """The index could not be written (no permission, a read-only or full disk); the index
+    keeps its last complete state."""

@@ -29,6 +29,7 @@ from whoosh import query as wq
 from search.query.dates import naive_utc
 from search.errors import QueryError
 from search.engine.evaluator import Evaluator
+from search.query import limits
 from search.query.fuzzy import expand_fuzzy
 from search.query.language import parse_query
 from search.query.ranking import DocFrequency, TopDocs, add_feedback, combine_fields, query_repeats
@@ -60,6 +61,8 @@ class SearchOptions:
     facets: bool = False
     feedback: bool = True  # pseudo-relevance feedback for plain word queries sorted by relevance
     recent: float | None = None  # the recency boost's half-life in days; None: no boost
+    # Seconds the search may run before a QueryError stops it (``limits``); None: no deadline.
+    timeout: float | None = limits.DEFAULT_TIMEOUT
 
     def validate(self) -> None:
         """Raise ``QueryError`` for options out of range."""
@@ -80,6 +83,7 @@ class SearchOptions:
             raise QueryError(f"the recency half-life must be a positive number of days, not {self.recent}")
         if self.recent is not None and self.sort != "relevance":
             raise QueryError(f"the recency boost reorders relevance ranking; it cannot be used with sort={self.sort}")
+        limits.check_timeout(self.timeout)
         if self.since and self.until and self.since >= self.until:
             raise QueryError(f"since (from {self.since:%Y-%m-%d %H:%M}) must be before until "
                              f"(up to {self.until:%Y-%m-%d %H:%M}): no article could match")
@@ -97,16 +101,25 @@ def date_filter(options: SearchOptions) -> wq.Query | None:
 def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime | None = None,
                root: Path | None = None) -> Results:
     """Run a query on an open searcher and copy one page of hits out: parsed once, evaluated
-    by the engine (``engine.evaluator``) on the index's own postings."""
+    by the engine (``engine.evaluator``) on the index's own postings.
+
+    The query is checked against ``limits``' caps before anything is looked up, and its run
+    is stopped with a ``QueryError`` once ``options.timeout`` seconds have passed.
+    """
     started = time.perf_counter()
     options.validate()
     parsed = parse_query(text, searcher.schema, now, options.fields)
-    parsed = expand_fuzzy(parsed, searcher)
+    limits.check_parsed(parsed, text)
+    # Timed from here: parsing is bounded by the text caps, and the first parse of a process
+    # also loads the stemmer (NLTK), a cost of start-up, not of the query.
+    deadline = limits.Deadline(options.timeout, text)
+    evaluator = Evaluator(searcher, root, deadline)
+    limits.check_expansions(parsed, evaluator.expansion_words, text)
+    parsed = expand_fuzzy(parsed, searcher, deadline)
     restriction = date_filter(options)
-    evaluator = Evaluator(searcher, root)
     if options.sort == "relevance":
-        return _ranked_search(evaluator, text, parsed, restriction, options, started, now)
-    return _dated_search(evaluator, text, parsed, restriction, options, started)
+        return _ranked_search(evaluator, text, parsed, restriction, options, started, now, deadline)
+    return _dated_search(evaluator, text, parsed, restriction, options, started, deadline)
 
 
 def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
@@ -126,7 +139,7 @@ def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Qu
 
 
 def _ranked_search(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None,
-                   options: SearchOptions, started: float, now: datetime | None) -> Results:
+                   options: SearchOptions, started: float, now: datetime | None, deadline: limits.Deadline) -> Results:
     """A search by relevance, scored a posting list at a time (``evaluation``).
 
     Every match is scored once (the total is exact), the feedback search reuses those scores,
@@ -145,11 +158,11 @@ def _ranked_search(evaluator: Evaluator, text: str, parsed: wq.Query, restrictio
     total, shown = evaluator.top(ranked, first + options.limit)
     hits = _evaluated_hits(evaluator, ranked, shown[first:], first, options)
     return _results(evaluator, text, parsed, restriction, options, started, total, hits,
-                    lambda: _counted_facets(evaluator, ranked))
+                    lambda: _counted_facets(evaluator, ranked), deadline)
 
 
 def _dated_search(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None,
-                  options: SearchOptions, started: float) -> Results:
+                  options: SearchOptions, started: float, deadline: limits.Deadline) -> Results:
     """A search sorted by date (``evaluation``): every match found, the page taken in date
     order; a hit's score is the query's score as typed (no fields combined, no feedback)."""
     if restriction is not None:
@@ -158,7 +171,7 @@ def _dated_search(evaluator: Evaluator, text: str, parsed: wq.Query, restriction
     total, shown = evaluator.in_date_order(parsed, first + options.limit, options.sort == "newest")
     hits = _evaluated_hits(evaluator, parsed, shown[first:], first, options)
     return _results(evaluator, text, parsed, restriction, options, started, total, hits,
-                    lambda: _counted_facets(evaluator, parsed))
+                    lambda: _counted_facets(evaluator, parsed), deadline)
 
 
 def _evaluated_hits(evaluator: Evaluator, query: wq.Query, shown: list[tuple[int, float]], first: int,
@@ -172,7 +185,7 @@ def _evaluated_hits(evaluator: Evaluator, query: wq.Query, shown: list[tuple[int
 
 def _results(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None, options: SearchOptions,
              started: float, total: int, hits: tuple[Hit, ...],
-             facets: Callable[[], dict[str, dict[str, int]]]) -> Results:
+             facets: Callable[[], dict[str, dict[str, int]]], deadline: limits.Deadline) -> Results:
     """The ``Results`` of one page; ``facets`` counts the matches' sources, tags and months,
     when asked for."""
     return Results(
@@ -183,10 +196,21 @@ def _results(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.
         limit=options.limit,
         hits=hits,
         elapsed=time.perf_counter() - started,
-        suggestion=suggest(evaluator.searcher, text, parsed, total, restriction, options.fields, evaluator.count,
-                           evaluator.doc_frequency),
+        suggestion=_suggestion(evaluator, text, parsed, total, restriction, options, deadline),
         facets=facets() if options.facets else {},
     )
+
+
+def _suggestion(evaluator: Evaluator, text: str, parsed: wq.Query, total: int, restriction: wq.Query | None,
+                options: SearchOptions, deadline: limits.Deadline) -> str | None:
+    """``spelling.suggest``, or None when it fails: a suggestion is a courtesy, and one that
+    cannot be made (out of time, past a cap, or an unexpected error on an odd correction)
+    must not cost the user the hits already found."""
+    try:
+        return suggest(evaluator.searcher, text, parsed, total, restriction, options.fields, evaluator.count,
+                       evaluator.doc_frequency, deadline)
+    except Exception:  # noqa: BLE001 - any failure means no suggestion, as the docstring says
+        return None
 
 
 class _ScoredHit:

@@ -170,3 +170,21 @@ def copy_tree(source: Path, target: Path) -> Path:
     """Copy a corpus folder so a test may change it."""
     shutil.copytree(source, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def reuters_index(tmp_path_factory: pytest.TempPathFactory) -> search.Index:
+    """An index of Reuters-21578 made from ../shared (about 40 s, once per session; skipped when
+    ../shared is not beside this clone). Some of Whoosh's failures show only on an index this
+    size (several posting blocks per term)."""
+    import subprocess
+    import sys
+    from search.index.update import update_index
+    tool, archive = SHARED / "tools" / "make_corpus.py", SHARED / "corpora" / "reuters21578.tar.gz"
+    if not (tool.is_file() and archive.is_file()):
+        pytest.skip("../shared's Reuters corpus is not beside this clone")
+    root = tmp_path_factory.mktemp("reuters")
+    subprocess.run([sys.executable, str(tool), "reuters", str(archive), str(root / "corpus")], check=True,
+                   capture_output=True)
+    update_index(root / "index", root / "corpus")
+    return search.open_index(root / "index")

@@ -444,3 +444,32 @@ def test_a_search_of_known_words_needs_no_nltk_and_finds_the_same(tmp_path: Path
     assert with_stems and not imported
     (generation / storage.STEMS_FILE).unlink()
     assert search_in_a_new_process(query) == (with_stems, True)
+
+
+def test_a_write_that_fails_is_a_search_error(tiny_index: search.Index, tiny_corpus: Path) -> None:
+    """Issue 23 item 12: Index.update, add and delete on an index they cannot write raise a
+    SearchError of one line, not a bare OSError. (Root ignores permission bits, so the lock
+    file is made a folder, which no one can open for writing.)"""
+    from search.index import storage
+    lock = tiny_index.path / storage.LOCK_FILE
+    lock.unlink()
+    lock.mkdir()
+    article = search.load_article(next(tiny_corpus.glob("*.md")), root=tiny_corpus)
+    for write in (lambda: tiny_index.update(tiny_corpus), lambda: tiny_index.add(article),
+                  lambda: tiny_index.delete(article.id)):
+        with pytest.raises(search.IndexWriteError) as caught:
+            write()
+        assert "\n" not in str(caught.value) and "cannot write the index" in str(caught.value)
+    lock.rmdir()
+    assert tiny_index.update(tiny_corpus).unchanged == len(list(tiny_corpus.glob("*.md")))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only folders")
+def test_update_on_a_read_only_index_is_a_search_error(tiny_index: search.Index, tiny_corpus: Path) -> None:
+    (tiny_index.path / "writer.lock").unlink()
+    tiny_index.path.chmod(0o500)
+    try:
+        with pytest.raises(search.IndexWriteError):
+            tiny_index.update(tiny_corpus)
+    finally:
+        tiny_index.path.chmod(0o700)

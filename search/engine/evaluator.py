@@ -39,6 +39,7 @@ from search.engine.scoring import CollectionStats, accumulate, best, bm25, coord
 from search.engine.segment import EMPTY, EMPTY_WEIGHTS, SegmentView
 from search.errors import QueryError
 from search.index.schema import DATE_FIELD
+from search.query import limits
 from search.query.ranking import FeedbackBoost, FieldsTerm
 from search.query.recency import RecencyBoost, recency_factors
 
@@ -96,18 +97,13 @@ def _restricted(part: _Part, domain: _Domain | None) -> _Part:
     return _Part(part.docs[keep], part.scores[keep], counts, part.termcount, part.terms)
 
 
-class _NoDeadline:
-    def check(self) -> None:
-        """Never late."""
-
-
 class Evaluator:
     """Scores queries on one searcher's segments; remembers sub-query results for reuse."""
 
-    def __init__(self, searcher: Any, root: Path | None = None, deadline: Any = None) -> None:
+    def __init__(self, searcher: Any, root: Path | None = None, deadline: limits.Deadline | None = None) -> None:
         self.searcher = searcher
         self.root = root or Path(".")
-        self.deadline = deadline or _NoDeadline()
+        self.deadline = deadline or limits.NO_DEADLINE  # checked by every sub-query (issue 23)
         self.segments = [SegmentView(sub, offset, self.root) for sub, offset in searcher.leaf_searchers()
                          if isinstance(sub.reader(), SegmentReader)]
         self.stats = CollectionStats(searcher, self.segments)
@@ -205,6 +201,19 @@ class Evaluator:
     def doc_frequency(self, field: str, text: str) -> int:
         """How many articles hold the word (an index term) in the field."""
         return self.stats.doc_frequency(field, text.encode("utf-8"))
+
+    def expansion_words(self, node: wq.Query, cap: int) -> set[bytes]:
+        """The index words a prefix or wildcard stands for over every segment, at most ``cap``."""
+        found: set[bytes] = set()
+        for segment in self.segments:
+            postings = segment.field(node.fieldname)
+            if postings is None:
+                continue
+            for number in _expansion(node, postings, cap - len(found)):
+                found.add(postings.terms[number])
+            if len(found) >= cap:
+                break
+        return found
 
     def key_terms(self, docnum: int, field: str, count: int) -> list[tuple[str, float]]:
         """The ``count`` words that most distinguish an article's ``field`` from the index
@@ -318,8 +327,9 @@ class Evaluator:
         postings = segment.field(node.fieldname)
         if postings is None:
             return _nothing(counts)
-        words = [wq.Term(node.fieldname, postings.terms[number].decode("utf-8"))
-                 for number in _expansion(node, postings)]
+        numbers = _expansion(node, postings)
+        limits.check_expansion(node.text if isinstance(node, wq.PatternQuery) else str(node), len(numbers))
+        words = [wq.Term(node.fieldname, postings.terms[number].decode("utf-8")) for number in numbers]
         if len(words) <= 1:
             return self._part(words[0], index, counts, domain) if words else _nothing(counts)
         union = wq.Or(words, boost=node.boost)
@@ -573,21 +583,27 @@ def _term_bytes(segment: SegmentView, field: str, text: Any) -> bytes | None:
     return encoded if isinstance(encoded, bytes) else None
 
 
-def _expansion(node: wq.MultiTerm, postings: FieldColumns) -> list[int]:
-    """The numbers of the field's terms a prefix, wildcard or term range stands for."""
+def _expansion(node: wq.MultiTerm, postings: FieldColumns, cap: int | None = None) -> list[int]:
+    """The numbers of the field's terms a prefix, wildcard or term range stands for (the first
+    ``cap`` of them when given)."""
     terms = postings.terms
+    found: Any
     if isinstance(node, wq.Prefix):
-        return list(terms.prefixed(node.text.encode("utf-8")))
-    if isinstance(node, wq.Wildcard):
+        found = terms.prefixed(node.text.encode("utf-8"))
+    elif isinstance(node, wq.Wildcard):
         text = node.text
         cut = min([at for at in (text.find("*"), text.find("?")) if at >= 0], default=len(text))
         pattern = re.compile(fnmatch.translate(text).encode("utf-8"), re.DOTALL)
-        return [number for number in terms.matching(pattern, text[:cut].encode("utf-8"))
-                if _decodes(terms[number])]
-    if isinstance(node, wq.TermRange):
+        found = (number for number in terms.matching(pattern, text[:cut].encode("utf-8"))
+                 if _decodes(terms[number]))
+    elif isinstance(node, wq.TermRange):
         low = None if node.start is None else node.start.encode("utf-8")
         high = None if node.end is None else node.end.encode("utf-8")
-        return list(terms.between(low, high, node.startexcl, node.endexcl))
+        found = terms.between(low, high, node.startexcl, node.endexcl)
+    else:
+        found = None
+    if found is not None:
+        return list(found if cap is None else islice(found, cap))
     raise QueryError(f"cannot evaluate this part of the query: {node!r:.80}")
 
 

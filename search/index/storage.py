@@ -23,6 +23,13 @@ Parts:
   search's first date range or ``--since`` need not read and sort a big segment's dates.
 - ``writer_lock``: one writer at a time; the kernel releases the lock when a writer dies, so a
   killed process never leaves a stale lock behind.
+- ``check_private`` / ``check_generation``: opening an index loads Whoosh's pickles, which can
+  run code, so an index folder, generation or file that another user owns, or that others may
+  write, is refused (``IndexUnsafeError``) before anything is read from it (issue 23).
+- Files are created with ``O_NOFOLLOW`` (and written aside with ``O_EXCL`` after unlinking what
+  was there), so a symbolic link planted as ``writer.lock`` or ``CURRENT.tmp`` cannot make a
+  writer truncate or write a file outside the index; a writer's generations are 0o700 and its
+  files 0o600, whatever the umask (``private_files``).
 """
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import struct
 import sys
 import time
@@ -43,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from search.analysis import text as analysis
-from search.errors import IndexDamagedError, IndexLockedError, IndexNotFoundError
+from search.errors import IndexDamagedError, IndexLockedError, IndexNotFoundError, IndexUnsafeError
 from search.index.schema import SCHEMA_VERSION
 
 CURRENT_FILE = "CURRENT"
@@ -62,6 +70,52 @@ META_FILE = "meta.json"
 GENERATION_PREFIX = "gen-"
 
 REBUILD_HINT = "run `newsearch index --rebuild` to build it again"
+# What a writer's new files and folders may grant: nothing to group or others (item 8).
+PRIVATE_UMASK = 0o077
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+# Opening an index loads pickles; these mode bits would let someone else plant one.
+_OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
+
+
+def check_private(path: Path, what: str = "index folder") -> os.stat_result:
+    """Raise ``IndexUnsafeError`` unless ``path`` belongs to this user (or root) and neither
+    group nor others may write it; the ``lstat`` result. A symbolic link is judged by what it
+    points to only for the index folder itself (the one path a user names); anything inside
+    an index must not be a link."""
+    try:
+        info = path.stat() if what == "index folder" else path.lstat()
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise IndexDamagedError(f"{path}: cannot read the index ({error.strerror}); {REBUILD_HINT}") from None
+    why = ""
+    if stat.S_ISLNK(info.st_mode):
+        why = "it is a symbolic link"
+    elif info.st_uid not in (os.geteuid(), 0):
+        why = f"it belongs to another user (uid {info.st_uid})"
+    elif info.st_mode & _OTHERS_WRITE:
+        why = f"group or others may write it (mode {stat.S_IMODE(info.st_mode):04o})"
+    if why:
+        raise IndexUnsafeError(f"{path}: {what} not opened: {why}, and opening an index runs code from its "
+                               "files; use an index of your own that only you can write (chmod go-w, or "
+                               "`newsearch index --rebuild`)")
+    return info
+
+
+def check_generation(generation: Path) -> None:
+    """``check_private`` for a generation folder and every file in it (its pickles among them)."""
+    check_private(generation, "index generation")
+    try:
+        entries = list(os.scandir(generation))
+    except OSError as error:
+        raise IndexDamagedError(f"{generation.parent}: cannot read the index ({error.strerror}); "
+                                f"{REBUILD_HINT}") from None
+    for entry in entries:
+        try:
+            check_private(Path(entry.path), "index file")
+        except FileNotFoundError:  # removed by a writer since the listing (a merge, say)
+            continue
 
 
 def damaged_index(root: Path, error: BaseException) -> IndexDamagedError:
@@ -80,8 +134,12 @@ class IndexMeta:
 
 
 def current_generation(root: Path) -> Path:
-    """Return the directory of the published generation, or raise ``IndexNotFoundError``."""
+    """Return the directory of the published generation, or raise ``IndexNotFoundError``;
+    ``IndexUnsafeError`` when the folder, ``CURRENT`` or the generation is not private
+    (``check_private``; the generation's files are checked by ``read_meta``)."""
     try:
+        check_private(root)
+        check_private(root / CURRENT_FILE, "index file")
         name = (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise IndexNotFoundError(
@@ -91,11 +149,15 @@ def current_generation(root: Path) -> Path:
         raise IndexDamagedError(f"{root}: cannot read the index ({error.strerror}); {REBUILD_HINT}") from None
     if not name.startswith(GENERATION_PREFIX) or "/" in name or not (root / name).is_dir():
         raise IndexDamagedError(f"{root}: the index's {CURRENT_FILE} file is damaged; {REBUILD_HINT}")
+    check_private(root / name, "index generation")
     return root / name
 
 
 def read_meta(generation: Path) -> IndexMeta:
-    """Read a generation's metadata, checking that this version of newsearch can use it."""
+    """Read a generation's metadata, checking that this version of newsearch can use it and
+    that the generation and its files are private (``check_generation``): callers read it
+    before they open the Whoosh index, whose table of contents is a pickle."""
+    check_generation(generation)
     try:
         raw: dict[str, Any] = json.loads((generation / META_FILE).read_text(encoding="utf-8"))
         meta = IndexMeta(int(raw["schema_version"]), str(raw["corpus"]), float(raw["created"]))
@@ -120,8 +182,19 @@ def _write_aside(path: Path, content: str | bytes) -> None:
     """Write a generation's small file atomically: written aside, then renamed over the old one,
     so a reader finds the old file or the new one, never half of one."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    with _create(tmp) as handle:
+        handle.write(content.encode("utf-8") if isinstance(content, str) else content)
     os.replace(tmp, path)
+
+
+def _create(path: Path) -> Any:
+    """A new private file at ``path``, open for writing: whatever was there (a planted symbolic
+    link, a file left by a killed writer) is unlinked first, never followed or truncated, and
+    ``O_EXCL | O_NOFOLLOW`` refuse one planted between the two steps."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    return os.fdopen(fd, "wb")
 
 
 @dataclass(frozen=True)
@@ -258,9 +331,11 @@ def keep_date_orders(generation: Path, segment_ids: set[str]) -> None:
 def make_root(root: Path) -> None:
     """Create the index directory if needed: private (0o700), as it holds every article's text.
 
-    An existing directory keeps its mode, so an index shared on purpose stays shared.
+    An existing directory keeps its mode, so an index shared for reading on purpose stays
+    shared; one that others may write is refused (``check_private``).
     """
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    check_private(root)
 
 
 def new_generation(root: Path) -> Path:
@@ -268,7 +343,8 @@ def new_generation(root: Path) -> Path:
     make_root(root)
     numbers = [n for n in (_generation_number(p.name) for p in root.glob(GENERATION_PREFIX + "*")) if n is not None]
     generation = root / f"{GENERATION_PREFIX}{max(numbers, default=0) + 1:04d}"
-    generation.mkdir()
+    generation.mkdir(mode=FOLDER_MODE)
+    os.chmod(generation, FOLDER_MODE)  # mkdir's mode passes through the umask
     return generation
 
 
@@ -276,8 +352,8 @@ def publish(root: Path, generation: Path) -> None:
     """Make ``generation`` the one searches open, then drop generations older than the last one."""
     previous = _published_name(root)
     tmp = root / (CURRENT_FILE + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(generation.name)
+    with _create(tmp) as handle:
+        handle.write(generation.name.encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, root / CURRENT_FILE)
@@ -329,21 +405,44 @@ def _fsync_dir(path: Path) -> None:
 
 @contextlib.contextmanager
 def writer_lock(root: Path, wait: float = 5.0) -> Iterator[None]:
-    """Hold the index's writer lock, waiting up to ``wait`` seconds for another writer."""
+    """Hold the index's writer lock, waiting up to ``wait`` seconds for another writer.
+
+    The lock file is opened without following a link (a planted ``writer.lock`` link would have
+    had the writer truncate its target), and while the lock is held files are created private
+    (``private_files``)."""
     make_root(root)
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        raise IndexUnsafeError(f"{root / LOCK_FILE}: not opened: it is a symbolic link, so writing it would "
+                               "write elsewhere; remove it and run the command again") from None
+    try:
+        check_private(root / LOCK_FILE, "index file")
         _acquire(fd, root, wait)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         discard_unpublished(root)
         try:
-            yield
+            with private_files():
+                yield
         finally:
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Create files and folders private while this runs (umask 0o077): Whoosh's writer and the
+    worker processes it starts create files with open(), which honours only the umask."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def _acquire(fd: int, root: Path, wait: float) -> None:

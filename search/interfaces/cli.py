@@ -20,6 +20,7 @@ import click
 
 from search.present import display
 from search.errors import SearchError
+from search.query.limits import DEFAULT_TIMEOUT, MAX_TIMEOUT
 
 EXIT_OK, EXIT_NOTHING_FOUND, EXIT_ERROR = 0, 1, 2
 
@@ -240,10 +241,12 @@ def _progress_bar(as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--half-life", "half_life", type=float, metavar="DAYS",
               help="Days after which the --recent bonus halves (implies --recent).")
 @click.option("--facets", is_flag=True, help="Also print counts by source, tag and month.")
+@click.option("--timeout", type=click.FloatRange(0, MAX_TIMEOUT, min_open=True), default=DEFAULT_TIMEOUT,
+              show_default=True, metavar="SECONDS", help="Stop a search that runs longer than this (exit 2).")
 @output_options
 def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: int, sort: str,
                    since: str | None, until: str | None, recent: bool, half_life: float | None,
-                   facets: bool, as_json: bool, color: str) -> None:
+                   facets: bool, timeout: float, as_json: bool, color: str) -> None:
     """Search the index for QUERY and print ranked hits with highlighted fragments.
 
     \b
@@ -251,11 +254,16 @@ def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: in
     "exact phrase"  "phrase with slop"~3  AND OR NOT -word  (groups)  word^2
     prefix*  fuzzy~  title: body: description: tag: source: category: date:
     date:2026-01  date:[2026-01-01 to 2026-01-31]  date:>="3 days ago"
+
+    A query is refused (exit 2, one line) past a cap of search/query/limits.py: 1,000
+    characters, 64 words, 100 letters a word, a letter before each * or ?, 1,000 words per
+    prefix, 5 fuzzy words; or when it runs longer than --timeout.
     """
     ix = open_existing(index_dir)
     with friendly_errors():
         results = ix.search(" ".join(query), limit=limit, page=page, sort=sort, since=since, until=until,
-                            facets=facets, highlight=None, recent=half_life if half_life is not None else recent)
+                            facets=facets, highlight=None, recent=half_life if half_life is not None else recent,
+                            timeout=timeout)
     show_results(results, as_json=as_json, color=display.want_color("never" if as_json else color, sys.stdout),
                  facets=facets)
     if not results.total:

@@ -365,6 +365,9 @@ def step(session: Session, line: str) -> bool:
         note("interrupted")
     except (SearchError, UsageError) as problem:
         error(str(problem))
+    except Exception as problem:  # noqa: BLE001 - a bug in one search must not end the session
+        error(f"internal error on this line ({type(problem).__name__}: {problem!s:.80}); "
+              "the session goes on: please report it")
     return True
 
 

@@ -5,7 +5,7 @@ Parts:
 - ``expand_fuzzy``: each fuzzy word replaced by the indexed words within its edit distance,
   analysed like typed words.
 - ``similar_words``: the indexed words within an edit distance of a word (also for "did you mean").
-- ``MAX_FUZZY_DISTANCE`` and ``SPELLING_FIELDS``.
+- ``MAX_FUZZY_DISTANCE`` and ``SPELLING_FIELDS``; the other caps on fuzzy words are in ``limits``.
 """
 from __future__ import annotations
 
@@ -19,9 +19,12 @@ from whoosh.qparser import FuzzyTermPlugin
 
 from search.errors import QueryError
 from search.index.schema import SPELLING_FIELDS as SPELLED
+from search.query import limits
+from search.query.limits import MAX_FUZZY_DISTANCE, MAX_FUZZY_EXPANSIONS, Deadline
 
-# Edit distances above this make Whoosh's fuzzy matching explode (tens of seconds).
-MAX_FUZZY_DISTANCE = 2
+# The word-list walk checks its deadline once per this many steps (a clock read each step would
+# cost more than the step).
+_STEPS_PER_CHECK = 256
 
 
 class SpelledFuzzyPlugin(FuzzyTermPlugin):  # type: ignore[misc]
@@ -46,45 +49,54 @@ class SpelledFuzzyPlugin(FuzzyTermPlugin):  # type: ignore[misc]
 SPELLING_FIELDS = tuple(sorted(set(SPELLED.values())))
 
 
-def expand_fuzzy(parsed: wq.Query, searcher: Any) -> wq.Query:
+def expand_fuzzy(parsed: wq.Query, searcher: Any, deadline: Deadline = limits.NO_DEADLINE) -> wq.Query:
     """Replace each ``word~`` with the indexed words within its edit distance.
 
     The index holds stems, and a misspelling is rarely one edit away from a stem ("immigraton"
     vs "immigr"), so fuzzy matching runs on the unstemmed word lists and the words found are
     then analyzed like any query word. A word typed once is searched in four fields: its
     spelling lists are walked once (measured: ``takover~`` 4 times faster).
+
+    Raises ``QueryError`` for a word that matches more than ``limits.MAX_FUZZY_EXPANSIONS``
+    words, or when ``deadline`` passes.
     """
-    return _expand_fuzzy(parsed, searcher, {})
+    return _expand_fuzzy(parsed, searcher, {}, deadline)
 
 
-def _expand_fuzzy(parsed: wq.Query, searcher: Any, found: dict[tuple[str, int, int], set[str]]) -> wq.Query:
+def _expand_fuzzy(parsed: wq.Query, searcher: Any, found: dict[tuple[str, int, int], set[str]],
+                  deadline: Deadline) -> wq.Query:
     if isinstance(parsed, wq.FuzzyTerm):
         if parsed.maxdist > MAX_FUZZY_DISTANCE:
             raise QueryError(f"{parsed.text}~{parsed.maxdist}: fuzzy matching allows at most "
                              f"{MAX_FUZZY_DISTANCE} edits (word~ or word~2)")
         key = (parsed.text.lower(), parsed.maxdist, parsed.prefixlength)
         if key not in found:
-            found[key] = similar_words(searcher, *key)
+            found[key] = similar_words(searcher, *key, deadline=deadline)
+            if len(found[key]) > MAX_FUZZY_EXPANSIONS:
+                raise QueryError(f"{limits.shown(parsed.text + '~' + str(parsed.maxdist))} matches more than "
+                                 f"{MAX_FUZZY_EXPANSIONS:,} indexed words; use fewer edits (word~1) or a longer word")
         return _fuzzy_alternatives(parsed, found[key], searcher)
     if not parsed.children():
         return parsed
-    return parsed.apply(lambda child: _expand_fuzzy(child, searcher, found))
+    return parsed.apply(lambda child: _expand_fuzzy(child, searcher, found, deadline))
 
 
-def similar_words(searcher: Any, text: str, maxdist: int, prefix: int) -> set[str]:
+def similar_words(searcher: Any, text: str, maxdist: int, prefix: int,
+                  deadline: Deadline = limits.NO_DEADLINE) -> set[str]:
     """The words of the spelling lists within ``maxdist`` edits of ``text``.
 
     Whoosh walks the on-disk term table with a Levenshtein automaton, a binary search of the
     file (dozens of small reads) per step; the same walk over each segment's word list held in
     memory (``_word_list``) finds the same words several times faster, and the automaton is
-    built once for all segments and lists.
+    built once for all segments and lists. ``deadline`` is checked as the lists are walked.
     """
     automaton = Automata.levenshtein_dfa(text, maxdist, prefix)
     words: set[str] = set()
     for reader, _offset in searcher.reader().leaf_readers():
         for name in SPELLING_FIELDS:
             if name in searcher.schema:
-                words.update(_automaton_matches(automaton, _word_list(reader, name)))
+                deadline.check()
+                words.update(_automaton_matches(automaton, _word_list(reader, name), deadline))
     return words
 
 
@@ -96,13 +108,17 @@ def _word_list(reader: Any, field: str) -> list[str]:
     return cache[field]
 
 
-def _automaton_matches(automaton: Any, words: list[str]) -> Iterator[str]:
+def _automaton_matches(automaton: Any, words: list[str], deadline: Deadline) -> Iterator[str]:
     """Whoosh's ``Automata.find_matches`` over a sorted list instead of a term cursor."""
     if not words:
         return
     position = 0
     match = automaton.next_valid_string(words[0])
+    steps = 0
     while match:
+        steps += 1
+        if steps % _STEPS_PER_CHECK == 0:
+            deadline.check()
         position = bisect_left(words, match, position)
         if position == len(words):
             return

@@ -28,7 +28,7 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import Plugin
 
-from search.query import dates
+from search.query import dates, limits
 from search.errors import QueryError
 from search.query.fuzzy import SpelledFuzzyPlugin
 from search.index.schema import FIELD_ALIASES, FIELD_WEIGHTS, SEARCH_FIELDS
@@ -229,9 +229,11 @@ def parse_query(text: str, schema: Any, now: datetime | None = None, fields: tup
     """Turn query text into a Whoosh query; ``QueryError`` says what is wrong and where.
 
     With ``merge=False`` a word typed twice stays two terms (Whoosh's normalizing merges them),
-    each with its place in ``text``: what spelling corrections need."""
+    each with its place in ``text``: what spelling corrections need. A text past the caps of
+    ``limits.check_text`` (length, words, a word's length) is refused before it is parsed."""
     if not text.strip():
         raise QueryError("empty query: type some words to search for")
+    limits.check_text(text)  # before parsing: parsing a huge text is itself the cost
     _check_encodable(text)
     check_syntax(text)
     try:

@@ -260,9 +260,9 @@ def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],
         return base
     seed = base if restriction is None else wq.And([base, restriction])
     terms = feedback_terms(searcher, seed, words, top_docs, doc_frequency)
-    if not terms:
+    strongest = terms[0][1] if terms else 0.0
+    if strongest <= 0:  # no terms, or only weightless ones (a query weighed ^0: "+oil^0")
         return base
-    strongest = terms[0][1]
     extra = [wq.Term(FEEDBACK_FIELD, term, boost=FEEDBACK_WEIGHT * weight / strongest * FIELD_WEIGHTS[FEEDBACK_FIELD])
              for term, weight in terms]
     return FeedbackBoost(base, extra)

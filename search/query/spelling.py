@@ -19,7 +19,9 @@ from typing import Any
 from whoosh import query as wq
 
 from search.errors import QueryError
+from search.query import limits
 from search.query.fuzzy import expand_fuzzy, similar_words
+from search.query.limits import MAX_SPELLING_WORD_CHARS, MAX_SPELLING_WORDS, Deadline
 from search.query.language import parse_query
 from search.index.schema import SEARCH_FIELDS
 
@@ -43,26 +45,32 @@ class TypedWord:
 
 def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction: wq.Query | None,
             fields: tuple[str, ...], count: Callable[[wq.Query], int],
-            doc_frequency: Callable[[str, str], int]) -> str | None:
+            doc_frequency: Callable[[str, str], int], deadline: Deadline = limits.NO_DEADLINE) -> str | None:
     """A spelling-corrected ``text`` when it would find more than the ``total`` it found, or when
     ``text`` has a word the index has never seen and the correction finds as much; else None.
 
     Words are corrected within one edit, or two for a word of six letters or more that no article
     holds (none for one or two letters); excluded words, prefixes, fuzzy words and words with
-    digits or punctuation are left as typed.
+    digits or punctuation are left as typed, and so are words longer than
+    ``limits.MAX_SPELLING_WORD_CHARS``; a query with more than ``limits.MAX_SPELLING_WORDS``
+    words to correct gets no suggestion.
 
     ``count`` and ``doc_frequency`` are the engine's: how many articles a query finds, and
-    how many hold an index term in a field.
+    how many hold an index term in a field. ``deadline`` is checked as candidates are looked
+    up (``QueryError`` when it passes).
     """
     # Every search asks; most find enough and know their words, so that is settled first.
     unknown = any(word.articles == 0 for word in _typed_words(doc_frequency, text, parsed))
     if total >= SUGGEST_BELOW and not unknown:
         return None
-    words = _typed_words(doc_frequency, text, _every_occurrence(searcher, text, parsed, fields))
+    words = [word for word in _typed_words(doc_frequency, text, _every_occurrence(searcher, text, parsed, fields))
+             if word.end - word.start <= MAX_SPELLING_WORD_CHARS]
+    if len(words) > MAX_SPELLING_WORDS:
+        return None
     corrected = text
     for word in sorted(words, key=lambda word: -word.start):  # from the end: earlier offsets hold
         typed = text[word.start:word.end]
-        replacement = _best_correction(searcher, doc_frequency, typed, word)
+        replacement = _best_correction(searcher, doc_frequency, typed, word, deadline)
         if replacement:
             corrected = corrected[:word.start] + _cased_like(typed, replacement) + corrected[word.end:]
     if corrected == text:
@@ -113,12 +121,14 @@ def _positive_terms(node: wq.Query) -> list[tuple[str, str, int | None, int | No
 
 
 def _best_correction(searcher: Any, doc_frequency: Callable[[str, str], int], typed: str,
-                     word: TypedWord) -> str | None:
+                     word: TypedWord, deadline: Deadline) -> str | None:
     """The nearest indexed word the most articles use, if more use it than use ``typed``."""
     lowered = typed.lower()
     for distance in range(1, _edits_allowed(lowered, known=word.articles > 0) + 1):
-        candidates = similar_words(searcher, lowered, distance, SAME_FIRST_LETTERS) - {lowered}
-        ranked = sorted(((_articles_using(searcher, doc_frequency, candidate, word.fields), candidate) for candidate in candidates),
+        deadline.check()
+        candidates = similar_words(searcher, lowered, distance, SAME_FIRST_LETTERS, deadline) - {lowered}
+        ranked = sorted(((_articles_using(searcher, doc_frequency, candidate, word.fields), candidate)
+                         for candidate in candidates),
                         key=lambda pair: (-pair[0], pair[1]))
         if ranked and ranked[0][0] > word.articles:
             return ranked[0][1]

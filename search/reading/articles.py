@@ -159,6 +159,18 @@ class _TextDateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
 
 
 _TextDateLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+def _int_or_text(loader: Any, node: Any) -> Any:
+    """An integer, or its digits as text when Python refuses to convert that many (over 4,300:
+    "Exceeds the limit"), so one huge number in any field no longer loses the article."""
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:
+        return str(node.value)
+
+
+_TextDateLoader.add_constructor("tag:yaml.org,2002:int", _int_or_text)
 _STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
 _SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("null", "bool", "int", "float", "timestamp"))
 

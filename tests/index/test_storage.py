@@ -258,3 +258,133 @@ def test_date_orders_of_segments_gone_are_deleted_and_whoosh_files_left_alone(tm
     (tmp_path / "MAIN_gone.seg").write_bytes(b"whoosh's")
     storage.keep_date_orders(tmp_path, {"MAIN_kept"})
     assert sorted(path.name for path in tmp_path.iterdir()) == ["MAIN_gone.seg", "dates-MAIN_kept.bin"]
+
+
+# --- hostile index folders (issue 23 items 3 and 8) -------------------------------------------
+
+def built(tmp_path: Path, tiny_corpus: Path) -> tuple[Path, Path]:
+    """A tiny index and its published generation."""
+    update_index(tmp_path / "index", tiny_corpus)
+    return tmp_path / "index", storage.current_generation(tmp_path / "index")
+
+
+def toc_of(generation: Path) -> Path:
+    return next(generation.glob("_MAIN_*.toc"))
+
+
+def refused(index: Path) -> str:
+    with pytest.raises(search.IndexUnsafeError) as caught:
+        search.open_index(index).search("harbour")
+    message = str(caught.value)
+    assert "\n" not in message and "not opened" in message, message
+    return message
+
+
+@pytest.mark.parametrize("which", ["root", "generation", "toc", "meta", "current"])
+def test_an_index_others_may_write_is_refused(tmp_path: Path, tiny_corpus: Path, which: str) -> None:
+    index, generation = built(tmp_path, tiny_corpus)
+    path = {"root": index, "generation": generation, "toc": toc_of(generation),
+            "meta": generation / storage.META_FILE, "current": index / storage.CURRENT_FILE}[which]
+    mode = path.stat().st_mode
+    for bits in (0o020, 0o002):
+        path.chmod(mode | bits)
+        assert "may write it" in refused(index)
+    path.chmod(mode)
+    assert_index_answers(index)
+
+
+def test_a_writer_refuses_an_index_others_may_write(tmp_path: Path, tiny_corpus: Path) -> None:
+    index, _generation = built(tmp_path, tiny_corpus)
+    index.chmod(0o777)
+    with pytest.raises(search.IndexUnsafeError):
+        update_index(index, tiny_corpus)
+    result = subprocess.run([sys.executable, "-m", "search", "index", str(tiny_corpus), "--index", str(index)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "not opened" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_an_index_of_another_user_is_refused(tmp_path: Path, tiny_corpus: Path) -> None:
+    index, generation = built(tmp_path, tiny_corpus)
+    for path in (toc_of(generation), generation, index):
+        os.chown(path, 12345, 12345)
+        assert "another user (uid 12345)" in refused(index)
+        os.chown(path, 0, 0)
+    assert_index_answers(index)
+
+
+def test_a_planted_pickle_is_not_run(tmp_path: Path, tiny_corpus: Path) -> None:
+    """A table of contents another user could have written is refused before it is unpickled."""
+    import pickle
+    index, generation = built(tmp_path, tiny_corpus)
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, (f"touch {marker}",))
+
+    toc = toc_of(generation)
+    toc.write_bytes(pickle.dumps(Payload()))
+    toc.chmod(0o666)
+    refused(index)
+    with pytest.raises(search.SearchError):
+        update_index(index, tiny_corpus)
+    assert not marker.exists()
+
+
+def test_a_planted_lock_link_cannot_truncate_a_file(tmp_path: Path, tiny_corpus: Path) -> None:
+    index, _generation = built(tmp_path, tiny_corpus)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (index / storage.LOCK_FILE).unlink()
+    (index / storage.LOCK_FILE).symlink_to(victim)
+    with pytest.raises(search.IndexUnsafeError, match="symbolic link"):
+        update_index(index, tiny_corpus)
+    assert victim.read_text() == "precious"
+
+
+def test_a_planted_current_tmp_link_is_replaced_not_followed(tmp_path: Path, tiny_corpus: Path) -> None:
+    index, _generation = built(tmp_path, tiny_corpus)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    planted = index / (storage.CURRENT_FILE + ".tmp")
+    planted.symlink_to(victim)
+    update_index(index, tiny_corpus, rebuild=True)  # a rebuild publishes through CURRENT.tmp
+    assert victim.read_text() == "precious"
+    assert not planted.exists() and assert_index_answers(index) == len(list(tiny_corpus.glob("*.md")))
+
+
+def test_written_aside_files_never_follow_a_link(tmp_path: Path) -> None:
+    generation = tmp_path / "gen-0001"
+    generation.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    for name in (storage.META_FILE, storage.SKIPS_FILE, storage.STEMS_FILE, storage.RECHECKED_FILE):
+        (generation / (name + ".tmp")).symlink_to(victim)
+    storage.write_meta(generation, "/corpus")
+    storage.write_skips(generation, {"a.md": storage.SkipMemory(1, 2, "empty")})
+    storage.write_stems(generation, {"harbours": "harbour"})
+    storage.write_rechecked(generation, {"b.md": (3, 4)})
+    assert victim.read_text() == "precious"
+    assert json.loads((generation / storage.META_FILE).read_text())["corpus"] == "/corpus"
+    assert storage.read_stems(generation) == {"harbours": "harbour"}
+    assert all(path.stat().st_mode & 0o777 == 0o600 for path in generation.iterdir())
+
+
+def test_new_generations_are_private_whatever_the_umask(tmp_path: Path, tiny_corpus: Path) -> None:
+    previous = os.umask(0)
+    try:
+        index, generation = built(tmp_path, tiny_corpus)
+        update_index(index, tiny_corpus)  # an update adds files to the generation
+    finally:
+        os.umask(previous)
+    assert generation.stat().st_mode & 0o777 == 0o700
+    files = [path for path in generation.iterdir()]
+    # Whoosh's own empty lock file is created with mode 0o777 less the umask: 0o700.
+    loose = {path.name: oct(path.stat().st_mode & 0o777) for path in files
+             if path.stat().st_mode & 0o777 != (0o700 if path.name.endswith("WRITELOCK") else 0o600)}
+    assert files and not loose
+    for name in (storage.CURRENT_FILE, storage.LOCK_FILE):
+        assert (index / name).stat().st_mode & 0o077 == 0, name
+    assert os.umask(previous) == previous  # the umask is the caller's again

@@ -527,3 +527,17 @@ def test_any_front_matter_mapping_gives_an_article(meta: dict[str, object], body
                for tag in result.tags + result.categories)
     assert len(set(result.tags)) == len(result.tags)
     assert result.date is None or result.date.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("field", ["other", "title", "tags", "date"])
+def test_a_huge_integer_in_the_front_matter_keeps_the_article(tmp_path: Path, field: str) -> None:
+    """Issue 23 item 6: an integer of 5,000 digits ("Exceeds the limit (4300 digits)") lost the
+    article; it is read as text."""
+    huge = "1" + "0" * 5000
+    lines = {"title": "title: Big number", "other": f"other: {huge}", "tags": "tags: [economy]",
+             "date": "date: 2026-01-08"}
+    lines[field] = f"{field}: {huge}" if field != "tags" else f"tags: [{huge}]"
+    path = tmp_path / "big.md"
+    path.write_text("---\n" + "\n".join(lines.values()) + "\n---\n<p>Body words.</p>\n", encoding="utf-8")
+    article = load_article(path, root=tmp_path)
+    assert article.body == "Body words."
