@@ -173,8 +173,6 @@ def test_date_sorts_page_as_whooshs_sorting_collector_did(tmp_path: Path, write_
     undated articles, a deletion and two segments included; scores are the query's own."""
     from whoosh import query as wq
 
-    from search import pipeline as querying
-
     days = ["2026-03-01", "2026-03-01", None, "2026-02-10", "2026-03-01", None, "2025-12-31", "2026-02-10"]
     for number, day in enumerate(days):
         write_article(f"a{number}.md", f"Storm report {number}", f"<p>The storm {'and flood ' * number}hit.</p>",

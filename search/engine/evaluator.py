@@ -16,25 +16,27 @@ Parts:
   match), ``segment_matches``, ``in_date_order(query, n, newest)``, ``count(query)`` and
   ``matched_terms`` (the terms of a query each shown article matched, for highlighting).
   Results of sub-queries are kept, so a query and its feedback variant share work.
-- ``Matches``: one segment's matches of a sub-query: documents ascending, scores beside them.
+
+The module is longer than most: it is the one place where each query form is given its meaning
+(a handler per form, ``_HANDLERS``), and keeping them together keeps their shared conventions
+(sorted documents, the order floating-point sums are made in, domains) in view. Formulas are in
+``scoring``, phrase checks in ``phrases``, expansions in ``expansion``.
 """
 from __future__ import annotations
 
-import fnmatch
-import re
-from collections.abc import Callable, Sequence
+import heapq
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import heapq
 import numpy as np
 from whoosh import query as wq
 from whoosh.fields import DATETIME
 from whoosh.reading import SegmentReader
 
-from search.engine.columns import FieldColumns, gather
-from search.engine.phrases import in_order
+from search.engine.expansion import expansion
+from search.engine.phrases import exact_phrase_rows, sloppy_phrase_rows
 from search.engine.scoring import CollectionStats, accumulate, best, bm25, coordinate, count_terms, fields_term
 from search.engine.segment import EMPTY, EMPTY_WEIGHTS, SegmentView
 from search.errors import QueryError
@@ -44,8 +46,6 @@ from search.query.ranking import FeedbackBoost, FieldsTerm
 from search.query.recency import RecencyBoost, recency_factors
 
 Term = tuple[str, bytes]
-# Phrase positions are joined with their candidate's number as one key: candidate * _KEY + pos.
-_KEY = np.int64(1 << 32)
 
 
 class _Part:
@@ -209,7 +209,7 @@ class Evaluator:
             postings = segment.field(node.fieldname)
             if postings is None:
                 continue
-            for number in _expansion(node, postings, cap - len(found)):
+            for number in expansion(node, postings, cap - len(found)):
                 found.add(postings.terms[number])
             if len(found) >= cap:
                 break
@@ -220,7 +220,9 @@ class Evaluator:
         (Whoosh's Bo1 expansion model, weights normalised to the strongest), for more-like-this."""
         from whoosh.classify import Bo1Model, Expander
 
-        expander = Expander(_ExpansionReader(self), field, model=Bo1Model)
+        from search.engine.related import ExpansionReader
+
+        expander = Expander(ExpansionReader(self), field, model=Bo1Model)
         expander.add_document(docnum)
         found: list[tuple[str, float]] = expander.expanded_terms(count, normalize=True)
         return found
@@ -308,9 +310,9 @@ class Evaluator:
         at = [np.searchsorted(docs, candidates) for docs, _weights, _numbers in lists]
         numbers = [numbers_[where] for (_docs, _weights, numbers_), where in zip(lists, at)]
         if node.slop == 1:
-            found = _adjacent(postings, numbers)
+            found = exact_phrase_rows(postings, numbers)
         else:
-            found = _within_slop(postings, numbers, node.slop)
+            found = sloppy_phrase_rows(postings, numbers, node.slop)
         matched = candidates[found]
         words = [bm25(self.stats, segment, node.fieldname, text, 1.0, matched, weights[where][found])
                  for text, (_docs, weights, _numbers), where in zip(texts, lists, at) if text is not None]
@@ -327,7 +329,7 @@ class Evaluator:
         postings = segment.field(node.fieldname)
         if postings is None:
             return _nothing(counts)
-        numbers = _expansion(node, postings)
+        numbers = expansion(node, postings)
         limits.check_expansion(node.text if isinstance(node, wq.PatternQuery) else str(node), len(numbers))
         words = [wq.Term(node.fieldname, postings.terms[number].decode("utf-8")) for number in numbers]
         if len(words) <= 1:
@@ -534,33 +536,6 @@ class Evaluator:
         return domain if found is None else found
 
 
-class _ExpansionReader:
-    """What Whoosh's ``Expander`` asks of an index reader, answered from the engine's columns
-    (term statistics) and the searcher (stored text, field lengths)."""
-
-    def __init__(self, evaluator: Evaluator) -> None:
-        self._evaluator = evaluator
-        self.schema = evaluator.searcher.schema
-
-    def doc_count_all(self) -> int:
-        return int(self._evaluator.stats.doc_count)
-
-    def field_length(self, field: str) -> int:
-        return int(self._evaluator.searcher.reader().field_length(field))
-
-    def has_vector(self, _docnum: int, _field: str) -> bool:
-        return False
-
-    def stored_fields(self, docnum: int) -> dict[str, Any]:
-        return dict(self._evaluator.searcher.stored_fields(docnum))
-
-    def __contains__(self, term: tuple[str, bytes]) -> bool:
-        return self._evaluator.stats.doc_frequency(*term) > 0
-
-    def frequency(self, field: str, text: bytes) -> float:
-        return self._evaluator.stats.frequency(field, text)
-
-
 def _in_period(node: wq.NumericRange, values: np.ndarray) -> np.ndarray:
     """Which column values are in the range (0, no date, is in none)."""
     keep: np.ndarray = values != 0
@@ -581,68 +556,6 @@ def _term_bytes(segment: SegmentView, field: str, text: Any) -> bytes | None:
     except ValueError:  # a value the field cannot hold matches nothing
         return None
     return encoded if isinstance(encoded, bytes) else None
-
-
-def _expansion(node: wq.MultiTerm, postings: FieldColumns, cap: int | None = None) -> list[int]:
-    """The numbers of the field's terms a prefix, wildcard or term range stands for (the first
-    ``cap`` of them when given)."""
-    terms = postings.terms
-    found: Any
-    if isinstance(node, wq.Prefix):
-        found = terms.prefixed(node.text.encode("utf-8"))
-    elif isinstance(node, wq.Wildcard):
-        text = node.text
-        cut = min([at for at in (text.find("*"), text.find("?")) if at >= 0], default=len(text))
-        pattern = re.compile(fnmatch.translate(text).encode("utf-8"), re.DOTALL)
-        found = (number for number in terms.matching(pattern, text[:cut].encode("utf-8"))
-                 if _decodes(terms[number]))
-    elif isinstance(node, wq.TermRange):
-        low = None if node.start is None else node.start.encode("utf-8")
-        high = None if node.end is None else node.end.encode("utf-8")
-        found = terms.between(low, high, node.startexcl, node.endexcl)
-    else:
-        found = None
-    if found is not None:
-        return list(found if cap is None else islice(found, cap))
-    raise QueryError(f"cannot evaluate this part of the query: {node!r:.80}")
-
-
-def _decodes(text: bytes) -> bool:
-    try:
-        text.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _adjacent(postings: FieldColumns, numbers: Sequence[np.ndarray]) -> np.ndarray:
-    """For each candidate (the words' posting numbers, one row per candidate), whether the words
-    follow each other exactly: a start where word k sits k positions on, for every k."""
-    assert postings.pos_starts is not None and postings.positions is not None
-    keys = None
-    for offset, rows in enumerate(numbers):
-        starts = postings.pos_starts[rows]
-        lengths = postings.pos_starts[rows + 1] - starts
-        owner = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
-        flat = gather(starts, lengths)
-        word_keys = np.unique(owner * _KEY + (postings.positions[flat].astype(np.int64) - offset))
-        keys = word_keys if keys is None else np.intersect1d(keys, word_keys, assume_unique=True)
-    found = np.zeros(len(numbers[0]), dtype=bool)
-    if keys is not None and len(keys):
-        found[np.unique(keys // _KEY)] = True
-    return found
-
-
-def _within_slop(postings: FieldColumns, numbers: Sequence[np.ndarray], slop: int) -> np.ndarray:
-    """For each candidate, whether each word follows the span of those before it by 1 to
-    ``slop`` positions (Whoosh's ordered ``SpanNear2``), checked candidate by candidate."""
-    assert postings.pos_starts is not None and postings.positions is not None
-    starts, positions = postings.pos_starts, postings.positions
-    found = np.zeros(len(numbers[0]), dtype=bool)
-    for candidate in range(len(numbers[0])):
-        lists = [positions[starts[rows[candidate]]:starts[rows[candidate] + 1]].tolist() for rows in numbers]
-        found[candidate] = in_order(lists, slop)
-    return found
 
 
 def _leaves(node: wq.Query) -> list[wq.Query]:

@@ -1,55 +1,24 @@
-"""Phrases: the positions of a phrase's words in an article, and whether they follow each other.
+"""Phrases: whether a phrase's words follow each other in an article, from their positions.
 
 Parts:
-- ``has_positions``: whether a field keeps word positions (phrases can be checked on it).
-- ``decode_positions`` / ``positions_of``: the positions in one posting value (Whoosh's
-  ``Positions`` format: a count, then a pickled list of gaps), or in many at once.
-- ``adjacent`` / ``in_order``: Whoosh's phrase rule on position lists, exact or with slop.
-
-``evaluation`` finds the articles holding every word of a phrase, reads their positions
-(``postings``) and keeps those where ``adjacent`` or ``in_order`` holds.
+- ``exact_phrase_rows``: for many candidate articles at once (numpy), whether the words sit at
+  consecutive positions (``"bank of japan"``: a start where word k sits k on, for every k).
+- ``sloppy_phrase_rows``: the same within ``slop`` positions, in order (``"interest rates"~3``),
+  checked candidate by candidate with ``in_order``.
+- ``adjacent`` / ``in_order``: the rule on position lists, exact or with slop (Whoosh's
+  ordered ``SpanNear2``).
 """
 from __future__ import annotations
 
-import pickle
 from bisect import bisect_left
 from collections.abc import Sequence
-from itertools import accumulate
-from typing import Any
 
-# The bytes of a positions value before its pickled gaps (``Positions.encode``'s count).
-_COUNT_SIZE = 4
-# What encloses pickled lists in one list: PROTO 2, EMPTY_LIST, MARK ... APPENDS, STOP.
-_LIST_START = b"\x80\x02]("
-_LIST_END = b"e."
+import numpy as np
 
+from search.engine.columns import FieldColumns, gather
 
-def has_positions(schema: Any, fieldname: str) -> bool:
-    """Whether phrases on the field can be checked here (else Whoosh raises its own error)."""
-    return fieldname in schema and bool(schema[fieldname].format) and schema[fieldname].format.supports("positions")
-
-
-def decode_positions(value: bytes) -> list[int]:
-    """``Positions.decode_positions`` with the running sum in C: a count, then pickled gaps."""
-    return list(accumulate(pickle.loads(value[_COUNT_SIZE:] if value.endswith(b".") else value[_COUNT_SIZE:] + b".")))
-
-
-def positions_of(values: list[str]) -> list[list[int]]:
-    """``decode_positions`` of many values (as latin-1 text) with one ``pickle.loads``.
-
-    Each value is a count, then a protocol-2 pickle of a list of gaps; unpickling them one by
-    one cost more in starting the unpickler than in reading them. Joined (count and final STOP
-    left out) between the opcodes of an enclosing list, they come back as a list of gap lists.
-    Anything unexpected decodes the values one by one.
-    """
-    body = "".join([value[_COUNT_SIZE:-1] if value.endswith(".") else value[_COUNT_SIZE:] for value in values])
-    try:
-        gaps = pickle.loads(_LIST_START + body.encode("latin-1") + _LIST_END)
-    except Exception:  # not the layout above: decode each value on its own
-        gaps = None
-    if type(gaps) is not list or len(gaps) != len(values) or not all(type(each) is list for each in gaps):
-        return [decode_positions(value.encode("latin-1")) for value in values]
-    return [each if len(each) == 1 else list(accumulate(each)) for each in gaps]
+# Phrase positions are joined with their candidate's number as one key: candidate * _KEY + pos.
+_KEY = np.int64(1 << 32)
 
 
 def adjacent(positions: Sequence[list[int]]) -> bool:
@@ -89,3 +58,33 @@ def in_order(positions: Sequence[list[int]], slop: int) -> bool:
             return False
         spans = sorted(joined)
     return True
+
+
+def exact_phrase_rows(postings: FieldColumns, numbers: Sequence[np.ndarray]) -> np.ndarray:
+    """For each candidate (the words' posting numbers, one row per candidate), whether the words
+    follow each other exactly: a start where word k sits k positions on, for every k."""
+    assert postings.pos_starts is not None and postings.positions is not None
+    keys = None
+    for offset, rows in enumerate(numbers):
+        starts = postings.pos_starts[rows]
+        lengths = postings.pos_starts[rows + 1] - starts
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+        flat = gather(starts, lengths)
+        word_keys = np.unique(owner * _KEY + (postings.positions[flat].astype(np.int64) - offset))
+        keys = word_keys if keys is None else np.intersect1d(keys, word_keys, assume_unique=True)
+    found = np.zeros(len(numbers[0]), dtype=bool)
+    if keys is not None and len(keys):
+        found[np.unique(keys // _KEY)] = True
+    return found
+
+
+def sloppy_phrase_rows(postings: FieldColumns, numbers: Sequence[np.ndarray], slop: int) -> np.ndarray:
+    """For each candidate, whether each word follows the span of those before it by 1 to
+    ``slop`` positions (Whoosh's ordered ``SpanNear2``), checked candidate by candidate."""
+    assert postings.pos_starts is not None and postings.positions is not None
+    starts, positions = postings.pos_starts, postings.positions
+    found = np.zeros(len(numbers[0]), dtype=bool)
+    for candidate in range(len(numbers[0])):
+        lists = [positions[starts[rows[candidate]]:starts[rows[candidate] + 1]].tolist() for rows in numbers]
+        found[candidate] = in_order(lists, slop)
+    return found

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from whoosh.writing import SegmentWriter
 
-from search.whoosh_internals import sorted_runs  # noqa: F401  (applied on import: see the module)
 from search.analysis.text import known_stems, remember_stems, spelling_words
 from search.errors import ArticleError
 from search.index.schema import SPELLING_FIELDS

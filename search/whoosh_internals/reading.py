@@ -2,38 +2,40 @@
 
 Parts:
 - ``open_whoosh`` / ``create_whoosh``: open or create the Whoosh index in a generation folder
-  with plain file reads, not memory maps (see ``open_whoosh``).
-- Applied on import (whoosh-reloaded is frozen, so these stay valid), with the writer's fixes
-  of ``whoosh_writer``: ``_read_columns_whole`` (a read per value of a column),
-  ``_iterate_columns_whole`` (a read and an unpack per value while iterating one),
+  with plain file reads, not memory maps (see ``open_whoosh``); both call ``apply`` first.
+- ``apply``: the fixes, applied once per process (whoosh-reloaded is pinned, so they stay
+  valid), with the writer's of ``writing``: ``_read_columns_whole`` (a read per value of a
+  column), ``_iterate_columns_whole`` (a read and an unpack per value while iterating one),
   ``_columns_of_every_segment`` (a column of an index of several segments, one of which lacks
-  it, lost that segment's documents), ``_union_terms_within`` (fuzzy terms and spelling suggestions on an index of several
-  segments), ``_cache_term_infos`` (the same term looked up again and again in the term
-  file) and ``_every_from_field_lengths`` (``title:*`` read every posting list of the field).
+  it, lost that segment's documents), ``_union_terms_within`` (fuzzy terms and spelling
+  suggestions on an index of several segments) and ``_cache_term_infos`` (the same id or path
+  looked up again and again in the term file).
 - ``field_length_bytes``: a segment's length byte of a field for every document, read once;
-  ``documents_with``: the documents with something in a field, from those bytes.
+  ``segment_location``: where a segment reader's files are.
 
-Every module that opens or writes an index imports this one.
+Searches read none of Whoosh's postings (the engine reads newsearch's columns); what is used of
+Whoosh here is its per-document storage (stored fields, lengths, columns), its ids and paths,
+and the spelling word lists.
 """
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
-from itertools import accumulate, compress, repeat
+from collections.abc import Iterator
+from itertools import accumulate, repeat
 from typing import Any
 
-from whoosh import columns, matching
-from whoosh import query as wq
+from whoosh import columns
 from whoosh.codec import whoosh3
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import FileIndex
-from whoosh.reading import MultiReader, SegmentReader, TermNotFound
+from whoosh.reading import MultiReader, TermNotFound
 
+from search.whoosh_internals.sorted_runs import speed_up_pools
 from search.whoosh_internals.writing import INLINE_LIMIT, SINGLE_POSITIONS, WHOOSH_ORIGINALS, apply_writer_fixes
 
-__all__ = ["INLINE_LIMIT", "SINGLE_POSITIONS", "TERM_CACHE_LIMIT", "WHOOSH_ORIGINALS", "create_whoosh",
-           "documents_with", "field_length_bytes", "open_whoosh", "segment_location"]
+__all__ = ["INLINE_LIMIT", "SINGLE_POSITIONS", "TERM_CACHE_LIMIT", "WHOOSH_ORIGINALS", "apply", "create_whoosh",
+           "field_length_bytes", "open_whoosh", "segment_location"]
 
 # Term-table entries a segment reader keeps (``_cache_term_infos``): a few MB at most.
 TERM_CACHE_LIMIT = 20_000
@@ -47,11 +49,13 @@ def open_whoosh(folder: str) -> Any:
     corpus, 160 MB and 60 ms per searcher, growing with the index. Plain reads use the page
     cache instead and answer the same.
     """
+    apply()
     return FileIndex(FileStorage(folder, supports_mmap=False))
 
 
 def create_whoosh(folder: str, schema: Any) -> Any:
     """Create an empty Whoosh index in ``folder`` and open it like ``open_whoosh``."""
+    apply()
     FileStorage(folder).create_index(schema)
     return open_whoosh(folder)
 
@@ -226,46 +230,20 @@ def _cache_term_infos() -> None:
     terms_reader.frequency = lambda self, fieldname, tbytes: found_info(self, fieldname, tbytes).weight()
 
 
-def _every_from_field_lengths() -> None:
-    """``Every`` on a scored field (``title:*``, and ``*``, every prose field) from the field's
-    length bytes: Whoosh collected its documents by reading the posting list of every word of
-    the field, so ``*`` took 10 s on Reuters (21,578 articles) and 8 s sorted by date."""
-    original = wq.Every.matcher
+def apply() -> None:
+    """Apply every fix of this package to Whoosh's classes, once per process.
 
-    def matcher(self: Any, searcher: Any, context: Any = None) -> Any:
-        docnums = documents_with(searcher.reader(), self.fieldname)
-        if docnums is None:
-            return original(self, searcher, context)
-        return matching.ListMatcher(docnums, all_weights=self.boost)
-
-    wq.Every.matcher = matcher
-
-
-def documents_with(reader: Any, field: str | None, among: Sequence[int] | None = None) -> list[int] | None:
-    """A segment's (undeleted) documents with something in ``field``, or all of them when
-    ``field`` is None, from the field's length bytes; only those of ``among`` (ascending) when
-    given, so a narrow date range does not list the whole segment first. None where they
-    cannot tell (a field that is not scored, a reader of several segments)."""
-    if not isinstance(reader, SegmentReader):
-        return None
-    deleted = reader.deleted_docs_set if reader.has_deletions() else frozenset()
-    if field in (None, "", "*"):
-        return [docnum for docnum in (range(reader.doc_count_all()) if among is None else among)
-                if docnum not in deleted]
-    if field not in reader.schema or not reader.schema[field].scorable:
-        return None
-    lengths = field_length_bytes(reader, field)
-    found = compress(range(len(lengths)), lengths) if among is None else \
-        compress(among, map(lengths.__getitem__, among))
-    return [docnum for docnum in found if docnum not in deleted]
-
-
-if not getattr(whoosh3.W3PerDocReader, "_newsearch_fixed", False):
+    Called by ``open_whoosh`` and ``create_whoosh``, through which every index is opened or
+    written, so no code reaches Whoosh's readers or writers without them, and importing this
+    module changes nothing by itself.
+    """
+    if getattr(whoosh3.W3PerDocReader, "_newsearch_fixed", False):
+        return
     apply_writer_fixes()
+    speed_up_pools()
     _read_columns_whole()
     _iterate_columns_whole()
     _columns_of_every_segment()
     _union_terms_within()
     _cache_term_infos()
-    _every_from_field_lengths()
     whoosh3.W3PerDocReader._newsearch_fixed = True

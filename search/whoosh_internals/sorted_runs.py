@@ -111,6 +111,3 @@ def speed_up_pools() -> None:
     for name, method in (("_write_run", write_run), ("_read_run", read_run), ("save", save), ("items", items)):
         WHOOSH_POOL_METHODS[name] = getattr(PostingPool, name)
         setattr(PostingPool, name, method)
-
-
-speed_up_pools()
