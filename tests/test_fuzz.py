@@ -117,6 +117,7 @@ deep_html = st.builds(
     st.text(max_size=20))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.one_of(st.binary(max_size=3000), soup, article_like, encoded, deep_html))
 def test_reader_gives_an_article_or_an_article_error_for_any_bytes(article_file: Path, data: bytes) -> None:
@@ -140,6 +141,7 @@ front_matter = st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.sampled_fro
                                values, max_size=8)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(meta=front_matter, share=st.booleans(), flow=st.sampled_from([None, True, False]),
        body=st.text(max_size=300))

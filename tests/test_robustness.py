@@ -472,6 +472,7 @@ def wait_for_exit(pids: list[int], seconds: float) -> list[int]:
     return alive
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_of_builds_and_updates(tmp_path: Path) -> None:
     """At least 20 SIGKILLs (usually 22) at random moments of a first build, small incremental
     updates, big ones (written by worker processes) and rebuilds of 2,000 articles: the index
@@ -584,6 +585,7 @@ def test_sigkill_at_random_points_of_builds_and_updates(tmp_path: Path) -> None:
     assert len(kills) >= 20
 
 
+@pytest.mark.slow
 def test_a_killed_writer_leaves_no_worker_processes(tmp_path: Path) -> None:
     from search.index.update import PARALLEL_THRESHOLD
     corpus = synthetic_corpus(tmp_path / "corpus", PARALLEL_THRESHOLD + 100)
@@ -1042,3 +1044,4 @@ IncrementalMatchesRebuild.TestCase.settings = settings(
     max_examples=int(os.environ.get("NEWSEARCH_DIFF_EXAMPLES", "25")), stateful_step_count=8, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_incremental_updates_match_a_rebuild = IncrementalMatchesRebuild.TestCase
+test_incremental_updates_match_a_rebuild.pytestmark = [pytest.mark.slow]

@@ -150,6 +150,7 @@ def test_a_killed_writer_leaves_no_stale_lock(tmp_path: Path) -> None:
         pass
 
 
+@pytest.mark.slow
 def test_sigkill_during_builds_and_updates_never_breaks_the_index(tmp_path: Path) -> None:
     corpus = synthetic_corpus(tmp_path / "corpus", 1500)
     index = tmp_path / "ix"
