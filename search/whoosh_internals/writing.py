@@ -208,7 +208,7 @@ def _columns_writer(field_writer: Any, schema: Any, lengths: Any) -> ColumnsWrit
     field writer is writing, fed from the same sorted postings and from the columns of the
     segments Whoosh merges into it; None for a segment written outside a folder."""
     folder = getattr(field_writer._storage, "folder", None)
-    if not isinstance(folder, str):
+    if not isinstance(folder, str) or not folder:  # Whoosh's in-memory storage has an empty folder
         return None
     segment = field_writer._segment
     doc_count = lengths.doc_count_all() if lengths is not None else segment.doc_count_all()
