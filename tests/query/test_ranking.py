@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from whoosh.filedb.filestore import RamStorage
 
 from search.pipeline import SearchOptions, run_search
 from search.query.language import parse_query
 from search.query.ranking import FieldsTerm, combine_fields, query_repeats
 from search.index.schema import SEARCH_FIELDS, build_schema
+from search.whoosh_internals.reading import create_whoosh
 
 
 @pytest.fixture
-def searcher() -> Iterator[Any]:
-    ix = RamStorage().create_index(build_schema())
+def searcher(tmp_path: Path) -> Iterator[Any]:
+    ix = create_whoosh(str(tmp_path), build_schema())  # on disk: the engine reads its columns
     with ix.writer() as writer:
         writer.add_document(id="wheat", path="wheat.md", title="Harvest", body="Wheat harvest report.")
         writer.add_document(id="grain", path="grain.md", title="Deals", body="Grain deals report.")
