@@ -1,17 +1,14 @@
-"""Querying: run a query on a searcher and copy one page of results out.
+"""The search pipeline: query text -> parsed query (checked against the caps) -> the engine ->
+one page of ``Results``.
 
 Parts:
-- ``SearchOptions`` and ``run_search``: run a query on a searcher and return ``Results``. A
-  search by relevance scores every match once, a posting list at a time (``evaluation``), so
-  the total is exact; only the shown page's hits get their matched terms and snippets. A search
-  sorted by date finds every match the same way and takes the page from the segments' date
-  orders. Whoosh's own collectors remain for indexes this does not read (see ``postings``).
-
+- ``SearchOptions`` and ``run_search``: parse the query once (``query.language``), check its
+  costs (``query.limits``), expand fuzzy words, and hand it to the engine
+  (``engine.evaluator``), which scores every match on the index's own postings, so the total is
+  exact; only the shown page's hits get their matched terms and snippets. A search sorted by
+  date takes its page from the segments' date orders.
 - ``ranking_query``: what relevance ranks by (fields combined, feedback, the recency boost).
-- Facet counts; "did you mean" comes from ``spelling``.
-
-What users type becomes a Whoosh query in ``querylang``; how matches are scored (BM25F, fields
-combined, relevance feedback) lives in ``ranking``; fuzzy words in ``fuzzy``.
+- Facet counts from the engine's matches; "did you mean" from ``query.spelling``.
 """
 from __future__ import annotations
 
@@ -140,7 +137,7 @@ def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Qu
 
 def _ranked_search(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None,
                    options: SearchOptions, started: float, now: datetime | None, deadline: limits.Deadline) -> Results:
-    """A search by relevance, scored a posting list at a time (``evaluation``).
+    """A search by relevance, scored a posting list at a time by the engine.
 
     Every match is scored once (the total is exact), the feedback search reuses those scores,
     and only the shown page's hits are copied out, with their matched terms and snippets.
@@ -163,7 +160,7 @@ def _ranked_search(evaluator: Evaluator, text: str, parsed: wq.Query, restrictio
 
 def _dated_search(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None,
                   options: SearchOptions, started: float, deadline: limits.Deadline) -> Results:
-    """A search sorted by date (``evaluation``): every match found, the page taken in date
+    """A search sorted by date: every match found, the page taken in date
     order; a hit's score is the query's score as typed (no fields combined, no feedback)."""
     if restriction is not None:
         parsed = wq.And([parsed, restriction])
@@ -214,7 +211,7 @@ def _suggestion(evaluator: Evaluator, text: str, parsed: wq.Query, total: int, r
 
 
 class _ScoredHit:
-    """What ``_copy_hit`` and ``snippets`` read from a Whoosh hit, for a hit found by ``evaluation``."""
+    """What ``_copy_hit`` and ``snippets`` read from a Whoosh hit, for a hit the engine found."""
 
     def __init__(self, searcher: Any, docnum: int, score: float, terms: set[tuple[str, bytes]]) -> None:
         self.searcher = searcher

@@ -32,7 +32,7 @@ SPELLING_FIELDS: dict[str, str] = {"title": "spell_title", "body": "spell_body"}
 DATE_FIELD = "date"
 
 # BM25F field weights, applied at query time so they can be tuned without re-indexing; chosen
-# by measurement on TIME and on Reuters topics (see README, "Relevance" and benchmarks/RESULTS.md).
+# by measurement on TIME and on Reuters topics (benchmarks/RESULTS.md).
 FIELD_WEIGHTS: dict[str, float] = {"title": 2.5, "description": 1.0, "tags": 1.5, "body": 1.0}
 
 SEARCH_FIELDS: tuple[str, ...] = ("title", "description", "body", "tags")

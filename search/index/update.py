@@ -3,7 +3,7 @@
 Parts:
 - ``update_index``: the one entry point; compares the folder with what the index holds (size and
   mtime first, a content digest only where those changed), reads only new and changed files (a
-  big batch in worker processes that also write its segments, see ``segments``), deletes what
+  big batch in worker processes that also write its segments, see ``workers``), deletes what
   disappeared, and commits once. ``rebuild=True`` writes a fresh generation and publishes it
   only when complete (see ``storage``).
 - ``add_articles`` / ``delete_ids``: for programs that produce articles themselves.
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 # Why a draft is skipped; remembered like any skip, but not when drafts are asked for.
 DRAFT_SKIP = "draft: true (use --drafts to index drafts)"
 
-# From this many files to read, worker processes read and write them (see ``segments``); below
+# From this many files to read, worker processes read and write them (see ``workers``); below
 # it, starting them (about a second) costs more than they save.
 PARALLEL_THRESHOLD = 1000
 

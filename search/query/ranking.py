@@ -25,7 +25,7 @@ from whoosh.matching import WrappingMatcher
 from search.index.schema import FIELD_WEIGHTS
 
 # BM25 parameters: K1 and B for all fields, and a smaller B for short fields so a long title is
-# not punished like a long body (chosen by measurement; see README, "Relevance").
+# not punished like a long body (chosen by measurement; see docs/ARCHITECTURE.md and benchmarks/RESULTS.md).
 BM25_K1 = 1.2
 BM25_B = 0.6
 FIELD_B = {"title_B": 0.3, "tags_B": 0.3, "description_B": 0.5}
@@ -170,7 +170,7 @@ class _FieldsTermMatcher(WrappingMatcher):  # type: ignore[misc]
         return self.idf * x * (BM25_K1 + 1) / (x + BM25_K1)
 
 
-# Pseudo-relevance feedback (measured on TIME and on Reuters topics; see README, "Relevance"):
+# Pseudo-relevance feedback (measured on TIME and on Reuters topics; see docs/ARCHITECTURE.md and benchmarks/RESULTS.md):
 # the words that best characterise the top article (frequent in it, rare in the index) are added
 # to a plain word query as body terms, each weighted at most FEEDBACK_WEIGHT of a typed word.
 FEEDBACK_DOCS = 1
@@ -251,7 +251,7 @@ def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],
 
     The articles found, their count and their highlighted words stay those of the query typed:
     the feedback terms rank the matches (``FeedbackBoost``) but never match on their own.
-    ``top_docs`` finds the top article (``evaluation`` passes one that shares its work with
+    ``top_docs`` finds the top article (the engine passes one that shares its work with
     the search that follows).
     """
     base = combine_fields(parsed, repeats)

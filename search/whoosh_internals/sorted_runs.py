@@ -14,7 +14,7 @@ buffer (``segments.WRITER_LIMIT_MB``) it sorts them and writes them to a tempora
   spent a quarter of its CPU on it. Batches are about seven times faster, and a quarter of
   the size on disk (a batch's pickle refers back to the terms and values it repeats).
 
-``segments`` imports this module: every newsearch index writer is created after it.
+``reading.apply`` installs it (``speed_up_pools``) before any index is opened or written.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Whoosh's segment writer made lean: measured fixes to how Whoosh writes a segment.
 
-Applied on import (by ``whoosh_fixes``, which every module that opens or writes an index
+Applied by ``reading.apply`` (called by ``open_whoosh`` / ``create_whoosh``, through which every index
 imports; whoosh-reloaded is frozen, so these stay valid), each against what it cost:
 ``_inline_single_postings`` (a posting block per term, even a term with one posting),
 ``_lean_add_postings`` (four calls and a dozen checks per posting written to a segment, and a
@@ -32,7 +32,7 @@ from search.engine.columns import ColumnsWriter, SegmentColumns, columns_path
 # Terms with fewer postings than this keep them in their term-table entry (see
 # ``_inline_single_postings``).
 INLINE_LIMIT = 2
-# Whoosh's own methods that the fixes replace outright (here and in ``whoosh_fixes``), for
+# Whoosh's own methods that the fixes replace outright (here and in ``reading``), for
 # tests to compare with.
 WHOOSH_ORIGINALS: dict[str, Any] = {}
 # PostingPool.add's size estimate of a posting, less the lengths of its field name, term and value.
@@ -492,7 +492,7 @@ def _compact_term_hashes() -> None:
 
 
 def apply_writer_fixes() -> None:
-    """Apply the fixes above (once per process: ``whoosh_fixes`` guards the call)."""
+    """Apply the fixes above (once per process: ``reading.apply`` guards the call)."""
     _inline_single_postings()
     _lean_add_postings()
     _direct_positions()
