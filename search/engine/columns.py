@@ -76,7 +76,7 @@ class _FieldBuffer:
         self.weights = array("f")
         self.positional = positional
         self.values: list[bytes] = []  # positions not decoded yet
-        self.pos_counts = array("q")
+        self.pos_counts = array("i")
         self.positions = array("i")
 
     def add(self, text: bytes, docnum: int, weight: float, value: bytes | None, new_term: bool) -> None:
@@ -113,8 +113,11 @@ class _FieldBuffer:
             "weights": np.frombuffer(self.weights, dtype=np.float32),
         }
         if self.positional:
-            counts = np.frombuffer(self.pos_counts, dtype=np.int64)
-            found["pos_starts"] = np.concatenate((np.zeros(1, np.int64), np.cumsum(counts))).astype(np.int64)
+            counts = np.frombuffer(self.pos_counts, dtype=np.int32)
+            starts = np.empty(len(counts) + 1, dtype=np.int64)
+            starts[0] = 0
+            np.cumsum(counts, out=starts[1:])
+            found["pos_starts"] = starts
             found["positions"] = np.frombuffer(self.positions, dtype=np.int32)
         return found
 
@@ -179,29 +182,33 @@ class ColumnsWriter:
         self._field, self._text = buffer, text
 
     def write(self) -> None:
-        """Write the file aside and rename it into place (a reader sees all of it or none)."""
-        header: dict[str, Any] = {"doc_count": self.doc_count, "fields": {}}
-        chunks: list[bytes] = []
-        offset = 0
+        """Write the file aside and rename it into place (a reader sees all of it or none).
+
+        Each array is written straight from its buffer: holding a copy of every array as bytes
+        until the header was known doubled a worker's memory at the end of a 20 x build.
+        """
         fields = {name: buffer.arrays() for name, buffer in self.fields.items()}
         if self.merged:
             fields = merge_fields(fields, self.merged, self.positional)
+        header: dict[str, Any] = {"doc_count": self.doc_count, "fields": {}}
+        order: list[np.ndarray] = []
+        offset = 0
         for name, arrays in sorted(fields.items()):
             places = header["fields"][name] = {}
             for key, values in arrays.items():
-                data = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")).tobytes()
+                values = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
                 places[key] = [offset, values.dtype.str.lstrip("<>|="), int(values.size)]
-                padding = -len(data) % _ALIGN
-                chunks.append(data + bytes(padding))
-                offset += len(data) + padding
+                order.append(values)
+                offset += values.nbytes + (-values.nbytes % _ALIGN)
         encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
         encoded += b" " * (-(len(MAGIC) + _LENGTH.size + len(encoded)) % _ALIGN)
         tmp = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(MAGIC + _LENGTH.pack(len(encoded)) + encoded)
-            for chunk in chunks:
-                handle.write(chunk)
+            for values in order:
+                handle.write(values.data)
+                handle.write(bytes(-values.nbytes % _ALIGN))
         os.replace(tmp, self.path)
 
 
