@@ -228,7 +228,7 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str], top_docs: T
     for docnum, score in scored:
         stored = searcher.stored_fields(docnum)
         text = " ".join(stored.get(name) or "" for name in FEEDBACK_FIELDS)[:FEEDBACK_CHARS]
-        counts = Counter(token.text for token in analyzer(text))
+        counts = _term_counts(analyzer, text)
         length = sum(counts.values())
         for term, count in counts.items():
             share[term] = share.get(term, 0.0) + (score / total_score) * count / length
@@ -241,6 +241,16 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str], top_docs: T
                for term, weight in candidates]
     weights.sort(key=lambda item: (-item[1], item[0]))
     return weights[:FEEDBACK_TERMS]
+
+
+def _term_counts(analyzer: Any, text: str) -> dict[str, int]:
+    """How often each index term occurs in ``text``: from the analyzer's word positions when it
+    has them (one dict lookup per word, no Token objects: a third of a plain query's time went
+    to analysing the top article), else from its tokens."""
+    word_positions = getattr(analyzer, "word_positions", None)
+    if word_positions is not None:
+        return {term: len(positions) for term, positions in word_positions(text).items()}
+    return dict(Counter(token.text for token in analyzer(text)))
 
 
 def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],

@@ -44,3 +44,20 @@ def test_a_repeated_word_weighs_more(searcher: Any) -> None:
             hits = run_search(searcher, text, SearchOptions(feedback=feedback)).hits
             assert [hit.id for hit in hits][0] == first
             assert len(hits) == 2  # repeats rank matches; they never add or drop any
+
+
+def test_feedback_counts_terms_as_the_analyzers_tokens_do() -> None:
+    """Feedback counts an article's terms from the analyzer's word positions: the same counts
+    as its token stream, on every bundled article."""
+    from collections import Counter
+
+    from search.query.ranking import _term_counts
+    from tests.conftest import SAMPLE_CORPUS
+
+    analyzer = build_schema()["body"].analyzer
+    checked = 0
+    for path in sorted(SAMPLE_CORPUS.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        assert _term_counts(analyzer, text) == dict(Counter(token.text for token in analyzer(text))), path.name
+        checked += 1
+    assert checked >= 50
