@@ -27,8 +27,7 @@ from search.query.dates import naive_utc
 from search.errors import QueryError
 from search.engine.evaluator import Evaluator
 from search.query import limits
-from search.query.fuzzy import expand_fuzzy
-from search.query.language import parse_query
+from search.query.plan import QueryPlan, plan_query
 from search.query.ranking import DocFrequency, TopDocs, add_feedback, combine_fields, query_repeats
 from search.query.recency import RecencyBoost, reference_date
 from search.present.results import Hit, Results
@@ -105,18 +104,13 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     """
     started = time.perf_counter()
     options.validate()
-    parsed = parse_query(text, searcher.schema, now, options.fields)
-    limits.check_parsed(parsed, text)
-    # Timed from here: parsing is bounded by the text caps, and the first parse of a process
-    # also loads the stemmer (NLTK), a cost of start-up, not of the query.
-    deadline = limits.Deadline(options.timeout, text)
-    evaluator = Evaluator(searcher, root, deadline)
-    limits.check_expansions(parsed, evaluator.expansion_words, text)
-    parsed = expand_fuzzy(parsed, searcher, deadline)
-    restriction = date_filter(options)
+    evaluator = Evaluator(searcher, root)
+    plan = plan_query(text, searcher, options.fields, date_filter(options), options.timeout,
+                      evaluator.expansion_words, now)
+    evaluator.deadline = plan.deadline
     if options.sort == "relevance":
-        return _ranked_search(evaluator, text, parsed, restriction, options, started, now, deadline)
-    return _dated_search(evaluator, text, parsed, restriction, options, started, deadline)
+        return _ranked_search(evaluator, plan, options, started, now)
+    return _dated_search(evaluator, plan, options, started)
 
 
 def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Query | None,
@@ -135,8 +129,8 @@ def ranking_query(searcher: Any, text: str, parsed: wq.Query, restriction: wq.Qu
     return ranked
 
 
-def _ranked_search(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None,
-                   options: SearchOptions, started: float, now: datetime | None, deadline: limits.Deadline) -> Results:
+def _ranked_search(evaluator: Evaluator, plan: QueryPlan, options: SearchOptions, started: float,
+                   now: datetime | None) -> Results:
     """A search by relevance, scored a posting list at a time by the engine.
 
     Every match is scored once (the total is exact), the feedback search reuses those scores,
@@ -147,28 +141,24 @@ def _ranked_search(evaluator: Evaluator, text: str, parsed: wq.Query, restrictio
     def top_docs(query: wq.Query, count: int) -> list[tuple[int, float]]:
         return evaluator.top(query, count)[1]
 
-    ranked = ranking_query(searcher, text, parsed, restriction, options, now, top_docs, evaluator.doc_frequency)
-    if restriction is not None:
-        parsed = wq.And([parsed, restriction])
-        ranked = wq.And([ranked, restriction])
+    ranked = ranking_query(searcher, plan.text, plan.query, plan.restriction, options, now, top_docs,
+                           evaluator.doc_frequency)
+    if plan.restriction is not None:
+        ranked = wq.And([ranked, plan.restriction])
     first = (options.page - 1) * options.limit
     total, shown = evaluator.top(ranked, first + options.limit)
     hits = _evaluated_hits(evaluator, ranked, shown[first:], first, options)
-    return _results(evaluator, text, parsed, restriction, options, started, total, hits,
-                    lambda: _counted_facets(evaluator, ranked), deadline)
+    return _results(evaluator, plan, options, started, total, hits, lambda: _counted_facets(evaluator, ranked))
 
 
-def _dated_search(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None,
-                  options: SearchOptions, started: float, deadline: limits.Deadline) -> Results:
-    """A search sorted by date: every match found, the page taken in date
-    order; a hit's score is the query's score as typed (no fields combined, no feedback)."""
-    if restriction is not None:
-        parsed = wq.And([parsed, restriction])
+def _dated_search(evaluator: Evaluator, plan: QueryPlan, options: SearchOptions, started: float) -> Results:
+    """A search sorted by date: every match found, the page taken in date order; a hit's score
+    is the query's score as typed (no fields combined, no feedback)."""
+    query = plan.query if plan.restriction is None else wq.And([plan.query, plan.restriction])
     first = (options.page - 1) * options.limit
-    total, shown = evaluator.in_date_order(parsed, first + options.limit, options.sort == "newest")
-    hits = _evaluated_hits(evaluator, parsed, shown[first:], first, options)
-    return _results(evaluator, text, parsed, restriction, options, started, total, hits,
-                    lambda: _counted_facets(evaluator, parsed), deadline)
+    total, shown = evaluator.in_date_order(query, first + options.limit, options.sort == "newest")
+    hits = _evaluated_hits(evaluator, query, shown[first:], first, options)
+    return _results(evaluator, plan, options, started, total, hits, lambda: _counted_facets(evaluator, query))
 
 
 def _evaluated_hits(evaluator: Evaluator, query: wq.Query, shown: list[tuple[int, float]], first: int,
@@ -180,32 +170,30 @@ def _evaluated_hits(evaluator: Evaluator, query: wq.Query, shown: list[tuple[int
                  for rank, (docnum, score) in enumerate(shown, first + 1))
 
 
-def _results(evaluator: Evaluator, text: str, parsed: wq.Query, restriction: wq.Query | None, options: SearchOptions,
-             started: float, total: int, hits: tuple[Hit, ...],
-             facets: Callable[[], dict[str, dict[str, int]]], deadline: limits.Deadline) -> Results:
+def _results(evaluator: Evaluator, plan: QueryPlan, options: SearchOptions, started: float, total: int,
+             hits: tuple[Hit, ...], facets: Callable[[], dict[str, dict[str, int]]]) -> Results:
     """The ``Results`` of one page; ``facets`` counts the matches' sources, tags and months,
     when asked for."""
     return Results(
-        query=text,
+        query=plan.text,
         total=total,
         page=options.page,
         page_count=max(1, math.ceil(total / options.limit)),
         limit=options.limit,
         hits=hits,
         elapsed=time.perf_counter() - started,
-        suggestion=_suggestion(evaluator, text, parsed, total, restriction, options, deadline),
+        suggestion=_suggestion(evaluator, plan, total),
         facets=facets() if options.facets else {},
     )
 
 
-def _suggestion(evaluator: Evaluator, text: str, parsed: wq.Query, total: int, restriction: wq.Query | None,
-                options: SearchOptions, deadline: limits.Deadline) -> str | None:
+def _suggestion(evaluator: Evaluator, plan: QueryPlan, total: int) -> str | None:
     """``spelling.suggest``, or None when it fails: a suggestion is a courtesy, and one that
     cannot be made (out of time, past a cap, or an unexpected error on an odd correction)
     must not cost the user the hits already found."""
     try:
-        return suggest(evaluator.searcher, text, parsed, total, restriction, options.fields, evaluator.count,
-                       evaluator.doc_frequency, deadline)
+        return suggest(evaluator.searcher, plan.text, plan.query, total, plan.restriction, plan.fields,
+                       evaluator.count, evaluator.doc_frequency, plan.deadline, typed=plan.typed)
     except Exception:  # noqa: BLE001 - any failure means no suggestion, as the docstring says
         return None
 

@@ -8,6 +8,7 @@ import pytest
 
 import search
 from search.index.update import update_index
+from search.query.language import parse_query
 
 from .conftest import WriteArticle
 
@@ -244,7 +245,7 @@ def test_facets_are_whooshs_groups_across_segments_deletions_and_missing_values(
     for text, since in (("storm", None), ("flood", None), ("storm -flood", None), ("*", None), ("storm", "2026-02-01")):
         for sort in ("relevance", "newest"):
             found = ix.search(text, facets=True, sort=sort, since=since).facets
-            parsed = querying.parse_query(text, searcher.schema)
+            parsed = parse_query(text, searcher.schema)
             if since:
                 parsed = wq.And([parsed, wq.DateRange("date", datetime(2026, 2, 1), None)])
             grouped = searcher.search(parsed, limit=None, scored=False, groupedby=_whoosh_facet_groups())
@@ -298,3 +299,31 @@ def _whoosh_date_page(ix: search.Index, text: str, sort: str, limit: int, page: 
         found = searcher.search_page(query, page, pagelen=limit, sortedby=undated_last)
     shown = found if found.pagenum == page else []
     return found.total, [(hit["path"], rank) for rank, hit in enumerate(shown, found.offset + 1)]
+
+
+def test_a_search_parses_its_text_once(sample_index: search.Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Query text -> plan, once: the suggestion reads the words as typed from the plan, so only
+    a correction's own text is parsed again (the suggestion path parsed the query a second time
+    to find the words as typed)."""
+    from search.query import language
+
+    parses: list[str] = []
+    original = language.make_parser
+
+    def counting(*args: object, **kwargs: object) -> object:
+        parser = original(*args, **kwargs)  # type: ignore[arg-type]
+        parse = parser.parse
+
+        def counted(text: str, *more: object, **options: object) -> object:
+            parses.append(text)
+            return parse(text, *more, **options)
+        parser.parse = counted
+        return parser
+
+    monkeypatch.setattr(language, "make_parser", counting)
+    found = sample_index.search("harbur strike")
+    assert found.suggestion == "harbour strike"
+    assert parses == ["harbur strike", "harbour strike"]
+    parses.clear()
+    sample_index.search("fire evacuation")
+    assert parses == ["fire evacuation"]

@@ -231,13 +231,22 @@ def parse_query(text: str, schema: Any, now: datetime | None = None, fields: tup
     With ``merge=False`` a word typed twice stays two terms (Whoosh's normalizing merges them),
     each with its place in ``text``: what spelling corrections need. A text past the caps of
     ``limits.check_text`` (length, words, a word's length) is refused before it is parsed."""
+    merged, typed = parse_both(text, schema, now, fields)
+    return merged if merge else typed
+
+
+def parse_both(text: str, schema: Any, now: datetime | None = None,
+               fields: tuple[str, ...] = SEARCH_FIELDS) -> tuple[wq.Query, wq.Query]:
+    """The query as searched (repeated words merged) and as typed (each word with its place in
+    the text), from one parse: Whoosh's normalizing, which merges, runs on the typed tree."""
     if not text.strip():
         raise QueryError("empty query: type some words to search for")
     limits.check_text(text)  # before parsing: parsing a huge text is itself the cost
     _check_encodable(text)
     check_syntax(text)
     try:
-        parsed = make_parser(schema, now, fields).parse(lower_field_names(text), normalize=merge)
+        typed = make_parser(schema, now, fields).parse(lower_field_names(text), normalize=False)
+        parsed = typed.normalize()
     except QueryError:
         raise
     except Exception as error:  # Whoosh reports odd input with assorted exception types.
@@ -245,7 +254,7 @@ def parse_query(text: str, schema: Any, now: datetime | None = None, fields: tup
     _check_fields(parsed, schema, text)
     if parsed is wq.NullQuery or isinstance(parsed, type(wq.NullQuery)):
         raise QueryError(f"query {text!r} has no searchable words (only stop words or punctuation?)")
-    return require_filters(parsed)
+    return require_filters(parsed), require_filters(typed)
 
 
 # Fields that narrow a search rather than describe what it is about.

@@ -45,7 +45,8 @@ class TypedWord:
 
 def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction: wq.Query | None,
             fields: tuple[str, ...], count: Callable[[wq.Query], int],
-            doc_frequency: Callable[[str, str], int], deadline: Deadline = limits.NO_DEADLINE) -> str | None:
+            doc_frequency: Callable[[str, str], int], deadline: Deadline = limits.NO_DEADLINE,
+            typed: wq.Query | None = None) -> str | None:
     """A spelling-corrected ``text`` when it would find more than the ``total`` it found, or when
     ``text`` has a word the index has never seen and the correction finds as much; else None.
 
@@ -57,13 +58,14 @@ def suggest(searcher: Any, text: str, parsed: wq.Query, total: int, restriction:
 
     ``count`` and ``doc_frequency`` are the engine's: how many articles a query finds, and
     how many hold an index term in a field. ``deadline`` is checked as candidates are looked
-    up (``QueryError`` when it passes).
+    up (``QueryError`` when it passes). ``typed`` is the query as typed, each word with its
+    place (``QueryPlan.typed``); without it the text is parsed again for it.
     """
     # Every search asks; most find enough and know their words, so that is settled first.
     unknown = any(word.articles == 0 for word in _typed_words(doc_frequency, text, parsed))
     if total >= SUGGEST_BELOW and not unknown:
         return None
-    words = [word for word in _typed_words(doc_frequency, text, _every_occurrence(searcher, text, parsed, fields))
+    words = [word for word in _typed_words(doc_frequency, text, typed if typed is not None else _every_occurrence(searcher, text, parsed, fields))
              if word.end - word.start <= MAX_SPELLING_WORD_CHARS]
     if len(words) > MAX_SPELLING_WORDS:
         return None
