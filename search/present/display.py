@@ -25,10 +25,13 @@ from search.present.results import Hit, Results, Snippet, Span
 # ESC-introduced sequences (CSI, OSC up to BEL or ST, and two-character escapes), then any
 # other C0/C1 control character and DEL.
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROLS_AND_NEWLINES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Bidirectional controls count as controls: they reorder what a terminal shows.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f" + _BIDI + "]")
+_CONTROLS_AND_NEWLINES = re.compile(r"[\x00-\x1f\x7f-\x9f" + _BIDI + "]")
 
-_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
+_BIDI_CONTROLS = re.compile("[" + _BIDI + "]")
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029" + _BIDI + "]")
 
 BOLD = "\x1b[1m"
 DIM = "\x1b[2m"
@@ -42,7 +45,7 @@ INDENT = "     "
 
 def clean(text: str, *, keep_newlines: bool = False) -> str:
     """Remove escape sequences and control characters (newlines too unless ``keep_newlines``)."""
-    text = _ESCAPES.sub("", text)
+    text = _BIDI_CONTROLS.sub("", _ESCAPES.sub("", text))
     return (_CONTROLS if keep_newlines else _CONTROLS_AND_NEWLINES).sub(" " if not keep_newlines else "", text)
 
 

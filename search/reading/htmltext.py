@@ -38,7 +38,10 @@ _TERMINAL = (r"\x1b(?:\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, cleari
              r"|[ -/]*[0-~])")  # the short escapes
 # Before ftfy C1 characters stay: they are usually mojibake that ftfy repairs.
 _ESCAPES_AND_C0 = re.compile(_TERMINAL + r"|[\x00-\x08\x0e-\x1b\x7f]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")
+# Bidirectional controls too: they reorder what a terminal or page shows (a title could show a
+# link or a file name backwards, issue 23 item 7).
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff" + BIDI_CONTROLS + "]")
 _FTFY_CONFIG = ftfy.TextFixerConfig(  # repair only: leave quotes, widths, ligatures alone
     unescape_html=False, uncurl_quotes=False, fix_character_width=False,
     fix_latin_ligatures=False, explain=False)

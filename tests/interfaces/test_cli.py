@@ -305,3 +305,23 @@ def test_watch_is_quiet_while_nothing_changes_even_with_a_draft(tmp_path: Path, 
     assert watcher.returncode == 0
     assert rest == ""
     assert errors.count("draft.md") == 1  # the first run's report only
+
+
+BIDI = "\u202e\u2066\u200f\u061c"
+
+
+def test_bidi_controls_never_reach_the_output(tmp_path: Path) -> None:
+    """Issue 23 item 7: bidirectional controls in an article (they make a terminal or a page show
+    text reversed) are gone from the plain output and from --json."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(article_text(f"Harbour {BIDI}gnissorc", f"<p>The harbour{BIDI} crossing.</p>",
+                                              description=f"Quay{BIDI} works", tags=(f"port{BIDI}",)),
+                                 encoding="utf-8")
+    assert newsearch("index", corpus, "--index", tmp_path / "ix", "-q").returncode == 0
+    for extra in ((), ("--json",)):
+        result = newsearch("search", "harbour", "--index", tmp_path / "ix", *extra)
+        assert result.returncode == 0, result.stderr
+        assert "gnissorc" in result.stdout
+        assert not any(char in result.stdout for char in BIDI), repr(result.stdout)
+        assert "\\u202e" not in result.stdout.lower()  # not even escaped: stripped when read
