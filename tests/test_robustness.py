@@ -1045,3 +1045,28 @@ IncrementalMatchesRebuild.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_incremental_updates_match_a_rebuild = IncrementalMatchesRebuild.TestCase
 test_incremental_updates_match_a_rebuild.pytestmark = [pytest.mark.slow]
+
+
+def test_a_worker_dies_with_its_killed_parent_even_while_busy(tmp_path: Path) -> None:
+    """Issue 23 item 10: a worker asks the kernel to kill it with its parent (PR_SET_PDEATHSIG);
+    the pipe's EOF alone let a worker busy with a chunk live on (up to 20 s). The worker here is
+    busy for a minute: only the kernel's signal ends it."""
+    script = ("import multiprocessing, time\n"
+              "from search.index.workers import _die_with_parent\n"
+              "def busy():\n    _die_with_parent()\n    time.sleep(60)\n"
+              "if __name__ == '__main__':\n"
+              "    worker = multiprocessing.get_context('spawn').Process(target=busy)\n"
+              "    worker.start()\n    print(worker.pid, flush=True)\n    time.sleep(60)\n")
+    (tmp_path / "parent.py").write_text(script)
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "parent.py")], stdout=subprocess.PIPE, text=True,
+                              cwd=ROOT)
+    children: list[int] = []
+    try:
+        assert parent.stdout is not None
+        children = [int(parent.stdout.readline())]
+        time.sleep(1.0)  # the worker has started and made its request
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        assert wait_for_exit(children, 2) == []
+    finally:
+        end_orphans(children)

@@ -120,6 +120,8 @@ def _add_file(entry: os.DirEntry[str], relative: str, found: dict[str, FileState
         return
     if stat.S_ISREG(info.st_mode):
         found[key] = FileState(key if key == spelled else spelled, info.st_size, info.st_mtime_ns)
+    else:  # a FIFO, socket, device or link to a folder: reading it could block or never end
+        problems.append(Skip(key, "not a regular file"))
 
 
 def printable_path(path: Path, root: Path) -> str:

@@ -19,6 +19,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -102,17 +103,50 @@ def file_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+class NotRegularFile(Exception):
+    """The path names a FIFO, socket, device or folder: not read."""
+
+
+# Bytes read from a file at a time while its digest is computed.
+_CHUNK = 1 << 20
+
+
+def read_capped(path: str) -> tuple[bytes, str]:
+    """A file's first ``MAX_FILE_BYTES + 1`` bytes and the digest of all of it, streamed.
+
+    Opened without blocking and checked to be a regular file once open (a FIFO swapped in after
+    the scan would otherwise hold the writer forever); only the cap plus one byte is kept, so a
+    huge file costs time to hash but no memory beyond the cap (issue 23 items 4 and 5).
+    """
+    from search.reading.articles import MAX_FILE_BYTES
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(path)
+        os.set_blocking(fd, True)
+        digest = hashlib.blake2b(digest_size=16)
+        kept = bytearray()
+        while chunk := os.read(fd, _CHUNK):
+            digest.update(chunk)
+            if len(kept) <= MAX_FILE_BYTES:
+                kept += chunk[:MAX_FILE_BYTES + 1 - len(kept)]
+        return bytes(kept), digest.hexdigest()
+    finally:
+        os.close(fd)
+
+
 def read_file(job: tuple[str, str, str, str | None]) -> ReadResult:
     """Read and parse one file; also runs in worker processes, so it returns errors as data."""
     from search.reading.articles import parse_article_bytes  # bs4, ftfy and YAML load only when a file is read
 
     key, path, root, known_digest = job
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data, digest = read_capped(path)
+    except NotRegularFile:
+        return ReadResult.make(key, "", error="not a regular file")
     except OSError as error:
         return ReadResult.make(key, "", error=f"cannot read: {error.strerror}")
-    digest = file_digest(data)
     if digest == known_digest:
         return ReadResult.make(key, digest, unchanged=True)
     try:  # from the bytes just read: the digest is of the content indexed, and one read is enough
@@ -281,9 +315,28 @@ class SegmentWorkers:
         self.segments = [segments[number] for number in range(len(self._connections))]
 
 
+def _die_with_parent() -> None:
+    """Ask the kernel to kill this worker when the indexing process dies (Linux's
+    ``PR_SET_PDEATHSIG``): after a SIGKILL of the indexer, a worker busy in a long chunk lived on
+    for up to 20 s until it next wrote to its pipe (issue 23 item 10). Elsewhere the pipe's EOF
+    still ends it."""
+    if not os.uname().sysname == "Linux":
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _worker_main(connection: Connection, folder: str, include_drafts: bool, limit_mb: int) -> None:
     """A worker: write the articles of the chunks it is sent into one new segment."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    _die_with_parent()
     try:
         # No Whoosh lock: the main process holds newsearch's writer lock for the whole run.
         writer = SegmentWriter(open_whoosh(folder), _lk=False, limitmb=limit_mb)

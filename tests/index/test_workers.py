@@ -136,3 +136,47 @@ def test_the_stems_workers_computed_reach_the_stem_file(tmp_path: Path, through_
     update_index(tmp_path / "ix", corpus)
     stems = storage.read_stems(storage.current_generation(tmp_path / "ix"))
     assert {"harbour": "harbour", "commuters": "commut"}.items() <= stems.items()
+
+
+def test_a_fifo_is_skipped_as_not_a_regular_file_without_blocking(tmp_path: Path) -> None:
+    """Issue 23 item 5: a FIFO named like an article (there at the scan, or swapped in after it)
+    is reported, never opened for a blocking read."""
+    import os
+
+    from search.index.update import update_index
+    from search.index.workers import NotRegularFile, read_capped, read_file
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(article_text("Harbour news", "<p>Harbour.</p>"), encoding="utf-8")
+    os.mkfifo(corpus / "pipe.md")
+    with pytest.raises(NotRegularFile):
+        read_capped(str(corpus / "pipe.md"))
+    assert read_file(("pipe.md", str(corpus / "pipe.md"), str(corpus), None)).error == "not a regular file"
+    summary = update_index(tmp_path / "ix", corpus)
+    assert [(skip.path, skip.reason) for skip in summary.skipped] == [("pipe.md", "not a regular file")]
+    assert summary.added == 1
+
+
+def test_a_huge_file_is_read_no_further_than_the_cap(tmp_path: Path) -> None:
+    """Issue 23 item 4: a file over the size cap is kept only up to the cap plus one byte (its
+    digest streamed), so a process reading a 600 MB file stays far below 600 MB."""
+    import subprocess
+    import sys
+
+    from search.reading.articles import MAX_FILE_BYTES
+
+    huge = tmp_path / "huge.md"
+    with open(huge, "wb") as handle:
+        handle.write(article_text("Huge", "<p>x</p>").encode())
+        handle.truncate(600 * 1024 * 1024)  # sparse: no disk is used
+    script = ("import resource, sys\nfrom search.index.workers import read_capped, read_file\n"
+              "data, digest = read_capped(sys.argv[1])\n"
+              "result = read_file(('huge.md', sys.argv[1], sys.argv[2], None))\n"
+              "print(len(data), bool(result.error or result.article), "
+              "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    done = subprocess.run([sys.executable, "-c", script, str(huge), str(tmp_path)], capture_output=True,
+                          text=True, check=True, timeout=120)
+    kept, answered, peak_mb = done.stdout.split()
+    assert int(kept) == MAX_FILE_BYTES + 1 and answered == "True"
+    assert int(peak_mb) < 250, done.stdout
