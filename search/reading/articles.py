@@ -233,11 +233,15 @@ def _build_article(text: str, path: str, root: str | os.PathLike[str] | None,
     body = _body_text(content, warnings)
     description = clean_inline(_text_field(meta, "description", warnings))
     link = plain(_text_field(meta, "link", warnings)).strip()
+    title = clean_inline(_text_field(meta, "title", warnings)) or _first_sentence(body)
+    description = description or clean_inline(_text_field(meta, "summary", warnings))
+    tags = _terms(meta, "tags", warnings)
+    if not (title or description or body or tags):
+        # Nothing a search could find it by, not even "*" (issue 23 item 11): say so instead.
+        raise ArticleError(path, "no title, description, text or tags")
     return Article(
         id=canonical_link(link) or _path_id(path, root), path=path,
-        title=clean_inline(_text_field(meta, "title", warnings)) or _first_sentence(body),
-        description=description or clean_inline(_text_field(meta, "summary", warnings)),
-        body=body, tags=_terms(meta, "tags", warnings),
+        title=title, description=description, body=body, tags=tags,
         categories=_terms(meta, "categories", warnings),
         source=plain(_text_field(meta, "source", warnings)), link=link,
         slug=plain(_text_field(meta, "slug", warnings)),

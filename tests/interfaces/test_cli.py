@@ -325,3 +325,17 @@ def test_bidi_controls_never_reach_the_output(tmp_path: Path) -> None:
         assert "gnissorc" in result.stdout
         assert not any(char in result.stdout for char in BIDI), repr(result.stdout)
         assert "\\u202e" not in result.stdout.lower()  # not even escaped: stripped when read
+
+
+def test_an_article_with_nothing_to_find_is_skipped_so_star_lists_every_article(tmp_path: Path) -> None:
+    """Issue 23 item 11: an article with no title, description, text or tags was indexed but
+    '*' could not find it (stats said one more than '*'); it is skipped with its reason."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(article_text("Harbour news", "<p>Harbour.</p>"), encoding="utf-8")
+    (corpus / "hollow.md").write_text(article_text("", "", description=""), encoding="utf-8")
+    built = newsearch("index", corpus, "--index", tmp_path / "ix")
+    assert built.returncode == 0 and "hollow.md: no title, description, text or tags" in built.stderr, built.stderr
+    stats = json.loads(newsearch("stats", "--index", tmp_path / "ix", "--json").stdout)
+    listed = json.loads(newsearch("search", "*", "--index", tmp_path / "ix", "--json").stdout)
+    assert stats["articles"] == listed["total"] == 1
