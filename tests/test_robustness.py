@@ -1070,3 +1070,21 @@ def test_a_worker_dies_with_its_killed_parent_even_while_busy(tmp_path: Path) ->
         assert wait_for_exit(children, 2) == []
     finally:
         end_orphans(children)
+
+
+def test_a_parallel_build_that_cannot_write_says_so_in_one_line(tmp_path: Path) -> None:
+    """Issue 23 item 9: when the workers' writes fail half-way (here a file-size limit, as
+    ``ulimit -f`` sets), the run ends with one line, exit 2, and no worker traceback."""
+    import resource
+
+    from search.index.update import PARALLEL_THRESHOLD
+    corpus = synthetic_corpus(tmp_path / "corpus", PARALLEL_THRESHOLD + 200)
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    result = subprocess.run([*PYTHON, "index", str(corpus), "--index", str(tmp_path / "ix")], capture_output=True,
+                            text=True, cwd=ROOT, preexec_fn=small_files, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "cannot write the index" in result.stderr

@@ -347,11 +347,22 @@ def _worker_main(connection: Connection, folder: str, include_drafts: bool, limi
         connection.send(("segment", (finish_segment(writer), known_stems())))
     except (EOFError, BrokenPipeError):
         return  # the main process is gone; its next commit removes what this one wrote
-    except BaseException as error:  # reported to the main process, which raises it
+    except BaseException as error:  # reported to the main process, which says it in one line
+        _report(connection, error)
+
+
+def _report(connection: Connection, error: BaseException) -> None:
+    """Send a worker's error to the main process, quietly: an error that cannot be pickled goes
+    as its text, and a main process that is gone (it stopped at another worker's error) gets
+    nothing, where an unhandled exception here would print a traceback for each worker."""
+    for message in (error, RuntimeError(f"indexing worker failed: {error!r}")):
         try:
-            connection.send(("error", error))
-        except Exception:
-            connection.send(("error", RuntimeError(f"indexing worker failed: {error!r}")))
+            connection.send(("error", message))
+            return
+        except (EOFError, OSError):
+            return
+        except Exception:  # noqa: BLE001 - not picklable: try its text
+            continue
 
 
 def _write_one(writer: Any, spelling: SpellingLists, job: tuple[Any, ...], include_drafts: bool) -> tuple[Any, ...]:
