@@ -19,8 +19,8 @@ For each repeat, in this order, every figure from a fresh process:
   over the queries, overall and per category. The first run of each query is reported as well
   (p50/p95 of the first runs): caches that a searcher fills as it answers (newsearch's
   term-table entries, its stem cache; the peers' page caches) help the later passes. At the end
-  of the query phase the child reports its peak resident memory (``ru_maxrss``) and its
-  resident memory then. newsearch returns the top 10 with snippets and the exact total
+  of the query phase the child reports its peak resident memory (``VmHWM``) and its resident
+  memory then. newsearch returns the top 10 with snippets and the exact total
   (``Index.search``, default settings but for the query's own options); FTS5 the top 10 by
   ``bm25`` with a ``snippet()`` of the body; tantivy the top 10 with a body snippet and its count.
 - newsearch only: a no-op re-index; 1 % new articles (copies of the first articles under new
@@ -688,6 +688,16 @@ def rss_now() -> int:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def rss_peak() -> int:
+    """This process's peak resident memory (``VmHWM``). Not ``ru_maxrss``: Linux carries that
+    over ``exec`` from the parent it was forked from, so a small child reports the parent's peak."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def run_queries(engine: str, target: Path, entries: list[Item], passes: int) -> dict[str, Any]:
     """Each query once to warm up (its time kept as the first run's), then ``passes`` times;
     milliseconds per query (median of the passes), keyed by label; the process's peak and
@@ -708,7 +718,7 @@ def run_queries(engine: str, target: Path, entries: list[Item], passes: int) -> 
             run(entry)
             timings[label(entry)].append(1000 * (time.perf_counter() - began))
     return {"open_seconds": opened, "ms": {text: statistics.median(values) for text, values in timings.items()},
-            "first_ms": first, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "first_ms": first, "peak_rss": rss_peak(),
             "end_rss": rss_now()}
 
 
