@@ -914,10 +914,10 @@ def summarize(repeats: list[dict[str, dict[str, Any]]], engines: Sequence[str],
 def format_report(summary: dict[str, Any], engines: Sequence[str], repeats: int,
                   categories: dict[str, list[str]] | None = None) -> str:
     medians = summary["medians"]
-    peers = [p for p in engines if p != "newsearch"]
+    peers = [p for p in engines if p != "newsearch"] if "newsearch" in engines else []  # ratio columns
     lines = [f"medians of {repeats} repeat(s)", "",
-             "| figure | " + " | ".join(engines) + " | " + " | ".join(f"newsearch / {p}" for p in peers) + " |",
-             "| --- |" + " ---: |" * (len(engines) + len(engines) - ("newsearch" in engines))]
+             "| " + " | ".join(["figure", *engines, *(f"newsearch / {p}" for p in peers)]) + " |",
+             "| --- |" + " ---: |" * (len(engines) + len(peers))]
     for key, label_text in COMPARED:
         values = [f"{medians[e][key]:.1f}" if key in medians[e] else "" for e in engines]
         ratios = [f"{summary['ratios'][p][key]:.2f}" if key in summary["ratios"].get(p, {}) else "" for p in peers]
@@ -925,9 +925,8 @@ def format_report(summary: dict[str, Any], engines: Sequence[str], repeats: int,
     if categories and len(categories) > 1 or (categories and "plain" not in categories):
         lines += ["", "Query latency by category, ms: p50 / p95 (queries run; a peer runs only those it can"
                   " express, and each ratio is over the queries both ran)", "",
-                  "| category | " + " | ".join(engines) + " | "
-                  + " | ".join(f"newsearch / {p} p50 / p95" for p in peers if "newsearch" in engines) + " |",
-                  "| --- |" + " ---: |" * (len(engines) + len(peers) * ("newsearch" in engines))]
+                  "| " + " | ".join(["category", *engines, *(f"newsearch / {p} p50 / p95" for p in peers)]) + " |",
+                  "| --- |" + " ---: |" * (len(engines) + len(peers))]
         for category, names in categories.items():
             cells = []
             for engine in engines:
