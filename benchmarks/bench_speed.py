@@ -1,7 +1,8 @@
 """Speed: newsearch beside SQLite FTS5 and tantivy, measured in one run on one corpus.
 
     python benchmarks/bench_speed.py CORPUS [--repeat 3] [--engines newsearch,fts5,tantivy]
-                                     [--queries benchmarks/queries.txt] [--workdir DIR] [--json FILE]
+                                     [--queries benchmarks/queries.txt] [--categories all]
+                                     [--index DIR] [--workdir DIR] [--json FILE]
 
 For each repeat, in this order, every figure from a fresh process:
 
@@ -11,20 +12,53 @@ For each repeat, in this order, every figure from a fresh process:
   those engines would) and adds it. Wall time; CPU time (user + system, children included: on a
   shared machine it varies less than wall time); index size on disk; and peak memory: the
   largest sum of the resident memory of the process and all its children, sampled every 50 ms.
-- Query latency over the fixed query set (``benchmarks/queries.txt``): a child process opens the
-  index, runs every query once, then ``--passes`` more times; a query's latency is its median,
-  and p50/p95 are taken over the queries. The first run of each query is reported as well
+  The peers also keep what their facet counts need (FTS5: source and month columns and a tag
+  table; tantivy: source, tag and month as fast fields).
+- Query latency over the query set (below): a child process opens the index, runs every query
+  once, then ``--passes`` more times; a query's latency is its median, and p50/p95 are taken
+  over the queries, overall and per category. The first run of each query is reported as well
   (p50/p95 of the first runs): caches that a searcher fills as it answers (newsearch's
-  term-table entries, its stem cache; the peers' page caches) help the later passes. newsearch returns the top 10 with snippets and the
-  exact total (``Index.search``, default settings); FTS5 the top 10 by ``bm25`` with a
-  ``snippet()`` of the body; tantivy the top 10 with a body snippet and its count. Queries are
-  translated to each peer's syntax (``fts5_query``, ``tantivy_query``): words ORed, filters
-  (``category:``, ``date:``) and exclusions required, as newsearch reads them; a fuzzy ``word~``
-  is the plain word for both peers.
+  term-table entries, its stem cache; the peers' page caches) help the later passes. At the end
+  of the query phase the child reports its peak resident memory (``VmHWM``) and its resident
+  memory then. newsearch returns the top 10 with snippets and the exact total
+  (``Index.search``, default settings but for the query's own options); FTS5 the top 10 by
+  ``bm25`` with a ``snippet()`` of the body; tantivy the top 10 with a body snippet and its count.
 - newsearch only: a no-op re-index; 1 % new articles (copies of the first articles under new
   names with changed text, in a subfolder, then removed again); a cold CLI search
   (``newsearch search QUERY --index DIR``, process start to exit, median of 5); and
-  ``python -c "import search"`` (median of 5).
+  ``python -c "import search"`` (median of 5). ``--index DIR`` skips newsearch's build and
+  updates and times the queries on an index already built there (for 20 x, where a build takes
+  minutes).
+
+The query set, by category (``--categories``, comma-separated, default all):
+
+- ``plain``: the fixed set of ``--queries`` (``benchmarks/queries.txt``: words, phrases, fields,
+  date ranges and operators; the figures of earlier rounds). Translated to the peers as earlier
+  rounds did (``fts5_query``, ``tantivy_query``): words ORed, filters (``category:``, ``date:``)
+  and exclusions required, as newsearch reads them; a fuzzy ``word~`` is the plain word for
+  both peers, and tantivy's parser reads ``export*`` as the word ``export``.
+- ``phrase``: two-word phrases drawn at random (seed ``PHRASE_SEED``) from the corpus's bodies,
+  one from each of ``PHRASE_COUNT`` articles (copies written by ``make_corpus.py --copies``,
+  named ``-cN``, are left out, so every scale gets the same phrases); both words of three
+  letters or more and not stop words. Drawn at run time: no corpus text is kept in the repo.
+- ``date``: words with ``since`` / ``until`` (``Index.search``'s keyword arguments) or a
+  ``date:`` range. Peers: the range as a filter (FTS5 on its date column, tantivy a range).
+- ``sorted``: ``sort="newest"`` (and one ``"oldest"``). Peers: the matches ordered by date.
+- ``facets``: ``facets=True`` (counts of every source, tag and month among the matches). FTS5:
+  the matches' ids in a temporary table, then three ``GROUP BY`` counts; tantivy: terms
+  aggregations over its fast fields.
+- ``listing``: ``*`` (every article) and ``title:*``. FTS5: the table in rowid order (``title:*``
+  the rows with a title); tantivy: ``*`` as its all-query; ``title:*`` not expressed (tantivy's
+  exists-query needs a fast field).
+- ``prefix``: ``word*``. FTS5: its prefix query; tantivy: a regular expression ``word.*`` on each
+  prose field (its parser would drop the star).
+- ``wildcard``: ``w?rd``, ``c*a``. FTS5: not expressed (no infix wildcards); tantivy: regular
+  expressions on each prose field.
+- ``fuzzy``: ``word~`` and ``word~2``. FTS5: not expressed; tantivy: a fuzzy term query on each
+  prose field, on the word's Snowball stem (its fields hold stems), same distance.
+
+A peer's figures cover only the queries it can express; the report says how many, and each
+ratio newsearch / peer compares the same queries.
 
 Ratios are newsearch / peer within the same repeat; the summary gives medians over repeats.
 Needs ``pip install -e '.[bench]'`` for tantivy (skipped when absent). Run by hand; not in CI.
@@ -35,6 +69,7 @@ import argparse
 import json
 import math
 import os
+import random
 import resource
 import re
 import shutil
@@ -62,6 +97,72 @@ ADDED_FOLDER = "zz-bench-added"
 ADDED_SHARE = 0.01
 COLD_QUERY = "oil prices"
 PROSE = ("title", "description", "body", "tags")
+PHRASE_SEED = 20261207
+PHRASE_COUNT = 20
+
+# The categories beyond the fixed set: (query, options of Index.search). Dates are Reuters' 1987.
+CATEGORY_QUERIES: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "date": [
+        ("oil", {"since": "1987-03-01"}),
+        ("trade deficit", {"until": "1987-03-31"}),
+        ("wheat", {"since": "1987-03-01", "until": "1987-06-30"}),
+        ('"interest rates"', {"since": "1987-04-01"}),
+        ("bank loan losses", {"since": "1987-10-01"}),
+        ("dollar", {"until": "1987-02-28"}),
+        ("oil date:1987-03", {}),
+        ("coffee date:[1987-01-01 to 1987-06-30]", {}),
+        ("bank loan losses date:1987-03", {}),
+        ("dollar date:[1987-06-01 to 1987-08-31]", {}),
+    ],
+    "sorted": [
+        ("oil", {"sort": "newest"}),
+        ('"interest rates"', {"sort": "newest"}),
+        ("bank loan losses", {"sort": "newest"}),
+        ("tag:coffee", {"sort": "newest"}),
+        ("wheat", {"sort": "newest", "since": "1987-04-01"}),
+        ("trade deficit", {"sort": "oldest"}),
+    ],
+    "facets": [
+        ("oil", {"facets": True}),
+        ("coffee prices", {"facets": True}),
+        ("bank loan losses", {"facets": True}),
+        ('"interest rates"', {"facets": True}),
+        ("tag:grain", {"facets": True}),
+        ("*", {"facets": True}),
+    ],
+    "listing": [
+        ("*", {}),
+        ("*", {"sort": "newest"}),
+        ("*", {"since": "1987-10-19", "until": "1987-10-20"}),
+        ("title:*", {}),
+        ("title:*", {"sort": "oldest"}),
+    ],
+    "prefix": [
+        ("export*", {}),
+        ("oil* price", {}),
+        ("comput*", {}),
+        ("bank* loan", {}),
+        ("inter*", {}),
+        ("sugar* export*", {}),
+    ],
+    "wildcard": [
+        ("c*a", {}),
+        ("w?eat", {}),
+        ("*il", {}),
+        ("inter*ion", {}),
+        ("b?nk", {}),
+        ("gr*n prices", {}),
+    ],
+    "fuzzy": [
+        ("imigration~", {}),
+        ("takover~", {}),
+        ("coffe~ brazil", {}),
+        ("inflaton~", {}),
+        ("goverment~ budget", {}),
+        ("takover~2", {}),
+    ],
+}
+CATEGORIES = ("plain", "phrase", *CATEGORY_QUERIES)
 
 
 # --- measuring processes -----------------------------------------------------------------
@@ -251,6 +352,139 @@ def tantivy_query(text: str) -> str:
     return " ".join(parts)
 
 
+# --- the query set by category -----------------------------------------------------------
+
+Item = dict[str, Any]  # category, text, since, until, sort, facets; its label names it
+
+
+def item(category: str, text: str, options: dict[str, Any] | None = None) -> Item:
+    options = options or {}
+    return {"category": category, "text": text, "since": options.get("since"), "until": options.get("until"),
+            "sort": options.get("sort", "relevance"), "facets": bool(options.get("facets"))}
+
+
+def label(entry: Item) -> str:
+    """The query as the CLI would take it, e.g. ``oil --since 1987-03-01 --sort newest``, after
+    its category (but for the fixed set's, named as in earlier rounds)."""
+    words = [entry["text"]] if entry["category"] == "plain" else [f"{entry['category']}: {entry['text']}"]
+    for name in ("since", "until"):
+        if entry[name]:
+            words.append(f"--{name} {entry[name]}")
+    if entry["sort"] != "relevance":
+        words.append(f"--sort {entry['sort']}")
+    if entry["facets"]:
+        words.append("--facets")
+    return " ".join(words)
+
+
+def draw_phrases(corpus: Path, count: int = PHRASE_COUNT, seed: int = PHRASE_SEED) -> list[str]:
+    """``count`` two-word phrases, one from each of ``count`` articles drawn with ``seed``."""
+    import search
+    from search.analysis.text import STOP_WORDS
+    rng = random.Random(seed)
+    files = [path for path in corpus_files(corpus) if not re.search(r"-c\d+$", path.stem)]
+    phrases: list[str] = []
+    for path in rng.sample(files, len(files)):
+        if len(phrases) == count:
+            break
+        try:
+            body = search.load_article(path, corpus).body
+        except search.ArticleError:
+            continue
+        words = re.findall(r"[A-Za-z]+", body)
+        pairs = [(a.lower(), b.lower()) for a, b in zip(words, words[1:])
+                 if len(a) > 2 and len(b) > 2 and a.lower() not in STOP_WORDS and b.lower() not in STOP_WORDS]
+        pairs = [pair for pair in pairs if f'"{pair[0]} {pair[1]}"' not in phrases]
+        if pairs:
+            first, second = rng.choice(pairs)
+            phrases.append(f'"{first} {second}"')
+    return phrases
+
+
+def query_set(corpus: Path, categories: Sequence[str], queries: Path) -> list[Item]:
+    """Every query of the chosen categories, in category order."""
+    entries: list[Item] = []
+    for category in categories:
+        if category == "plain":
+            entries += [item("plain", text) for text in read_queries(queries)]
+        elif category == "phrase":
+            entries += [item("phrase", text) for text in draw_phrases(corpus)]
+        else:
+            entries += [item(category, text, options) for text, options in CATEGORY_QUERIES[category]]
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:  # one latency per label: a query repeated in a category is timed once
+        if label(entry) not in seen:
+            seen.add(label(entry))
+            unique.append(entry)
+    return unique
+
+
+def item_span(entry: Item) -> tuple[datetime, datetime] | None:
+    """The date range of the query's ``date:`` and its since / until, intersected."""
+    span = Parsed(entry["text"]).span
+    low, high = span if span else (None, None)
+    if entry["since"]:
+        start = date_span(entry["since"])[0]
+        low = max(low, start) if low else start
+    if entry["until"]:
+        end = date_span(entry["until"])[1]
+        high = min(high, end) if high else end
+    if low is None and high is None:
+        return None
+    return (low or datetime(1900, 1, 1, tzinfo=timezone.utc), high or datetime(2200, 1, 1, tzinfo=timezone.utc))
+
+
+_WILD = re.compile(r"[*?]")
+_FUZZY = re.compile(r"^(\w+)~(\d?)$")
+
+
+def fts5_plan(entry: Item) -> dict[str, Any] | None:
+    """How FTS5 runs the query (None: it cannot express it)."""
+    text = entry["text"]
+    plan: dict[str, Any] = {"span": item_span(entry), "sort": entry["sort"], "facets": entry["facets"],
+                            "match": None, "titled": False}
+    if text in ("*", "title:*"):
+        plan["titled"] = text == "title:*"
+        return plan
+    if entry["category"] != "plain":
+        for token in _TOKEN.findall(text):
+            bare = token.lstrip("+-")
+            if _FUZZY.match(bare) or (_WILD.search(bare) and not re.fullmatch(r"[\w:]+\*", bare)):
+                return None  # no fuzzy matching, and wildcards only at the end of a word
+    expression, _ = fts5_query(text)
+    plan["match"] = expression
+    return plan
+
+
+def tantivy_plan(entry: Item) -> dict[str, Any] | None:
+    """How tantivy runs the query: parser text plus regex / fuzzy terms (None: not expressible)."""
+    text = entry["text"]
+    plan: dict[str, Any] = {"span": item_span(entry), "sort": entry["sort"], "facets": entry["facets"],
+                            "text": "", "regexes": [], "fuzzy": [], "all": False}
+    if text == "title:*":
+        return None  # exists-queries need a fast field
+    if text == "*":
+        plan["all"] = True
+        return plan
+    if entry["category"] == "plain":  # as earlier rounds translated the fixed set
+        plan["text"], plan["span"] = tantivy_query(text), None
+        return plan
+    rest = []
+    for token in _TOKEN.findall(text):
+        fuzzy = _FUZZY.match(token)
+        if token.startswith("date:"):
+            continue  # in the span
+        if fuzzy:
+            plan["fuzzy"].append((fuzzy.group(1).lower(), int(fuzzy.group(2) or 1)))
+        elif _WILD.search(token) and not token.startswith('"'):
+            plan["regexes"].append(re.escape(token.lower()).replace(r"\*", ".*").replace(r"\?", "."))
+        else:
+            rest.append(token)
+    plan["text"] = tantivy_query(" ".join(rest)) if rest else ""
+    return plan
+
+
 # --- child processes: builds and query runs ----------------------------------------------
 
 def corpus_files(corpus: Path) -> list[Path]:
@@ -276,13 +510,18 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(timezone.utc) if moment else None
 
 
+def _month(date: datetime | None) -> str:
+    return date.strftime("%Y-%m") if date else ""
+
+
 def build_fts5(corpus: Path, target: Path) -> dict[str, float]:
     clock = [0.0]
     db = sqlite3.connect(target)
     db.executescript("""
         CREATE VIRTUAL TABLE docs USING fts5(path UNINDEXED, title, description, body, tags, categories,
                                              tokenize='porter unicode61');
-        CREATE TABLE meta(id INTEGER PRIMARY KEY, date TEXT);
+        CREATE TABLE meta(id INTEGER PRIMARY KEY, date TEXT, source TEXT, month TEXT);
+        CREATE TABLE tags(id INTEGER, tag TEXT);
     """)
     with db:
         for number, article in enumerate(articles(corpus, clock), 1):
@@ -290,8 +529,11 @@ def build_fts5(corpus: Path, target: Path) -> dict[str, float]:
                        (number, article.path, article.title, article.description, article.body,
                         " ".join(article.tags), " ".join(article.categories)))
             date = _utc(article.date)
-            db.execute("INSERT INTO meta VALUES (?, ?)", (number, date.strftime("%Y-%m-%dT%H:%M:%SZ") if date else None))
+            db.execute("INSERT INTO meta VALUES (?, ?, ?, ?)", (number, date.strftime("%Y-%m-%dT%H:%M:%SZ") if date else None,
+                                                                article.source, _month(date)))
+            db.executemany("INSERT INTO tags VALUES (?, ?)", [(number, tag) for tag in dict.fromkeys(article.tags)])
         db.execute("CREATE INDEX meta_date ON meta(date)")
+        db.execute("CREATE INDEX tags_id ON tags(id)")
     db.close()
     return {"read_seconds": clock[0]}
 
@@ -305,6 +547,8 @@ def build_tantivy(corpus: Path, target: Path) -> dict[str, float]:
         builder.add_text_field(name, stored=name in ("title", "body"), tokenizer_name="en_stem")
     builder.add_text_field("categories", tokenizer_name="default")
     builder.add_date_field("date", indexed=True, fast=True, stored=True)
+    for name in ("source_facet", "tag_facet", "month_facet"):
+        builder.add_text_field(name, fast=True, tokenizer_name="raw")
     target.mkdir(parents=True)
     index = tantivy.Index(builder.build(), path=str(target))
     writer = index.writer()
@@ -314,49 +558,115 @@ def build_tantivy(corpus: Path, target: Path) -> dict[str, float]:
                                   "categories": " ".join(article.categories)}
         if article.date:
             fields["date"] = _utc(article.date)
+            fields["month_facet"] = _month(_utc(article.date))
+        if article.source:
+            fields["source_facet"] = article.source
+        if article.tags:
+            fields["tag_facet"] = list(dict.fromkeys(article.tags))
         writer.add_document(tantivy.Document(**fields))
     writer.commit()
     writer.wait_merging_threads()
     return {"read_seconds": clock[0]}
 
 
-def newsearch_runner(index: Path) -> Callable[[str], Any]:
+def newsearch_runner(index: Path) -> Callable[[Item], Any]:
     import search
     ix = search.open_index(index)
-    return lambda text: ix.search(text, limit=10)
+    return lambda entry: ix.search(entry["text"], limit=10, since=entry["since"], until=entry["until"],
+                                   sort=entry["sort"], facets=entry["facets"])
 
 
-def fts5_runner(target: Path) -> Callable[[str], Any]:
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fts5_runner(target: Path) -> Callable[[Item], Any]:
     db = sqlite3.connect(target)
+    db.execute("CREATE TEMP TABLE hits(id INTEGER PRIMARY KEY)")
     columns = "docs.path, docs.title, snippet(docs, 3, '[', ']', '…', 24)"
+    plain_columns = "docs.path, docs.title, substr(docs.body, 1, 200)"
 
-    def run(text: str) -> Any:
-        expression, span = fts5_query(text)
-        low, high = (m.strftime("%Y-%m-%dT%H:%M:%SZ") for m in span) if span else ("", "")
-        if expression and span:
-            sql = (f"SELECT {columns} FROM docs JOIN meta ON meta.id = docs.rowid WHERE docs MATCH ? "
-                   "AND meta.date >= ? AND meta.date < ? ORDER BY rank LIMIT 10")
-            return db.execute(sql, (expression, low, high)).fetchall()
+    def run(entry: Item) -> Any:
+        plan = fts5_plan(entry)
+        assert plan is not None
+        expression, span = plan["match"], plan["span"]
+        where, arguments = [], []
         if expression:
-            return db.execute(f"SELECT {columns} FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT 10", (expression,)).fetchall()
-        sql = (f"SELECT docs.path, docs.title, substr(docs.body, 1, 200) FROM meta JOIN docs ON docs.rowid = meta.id "
-               "WHERE meta.date >= ? AND meta.date < ? ORDER BY meta.date DESC LIMIT 10")
-        return db.execute(sql, (low, high)).fetchall()
+            where.append("docs MATCH ?")
+            arguments.append(expression)
+        if plan["titled"]:
+            where.append("docs.title <> ''")
+        if span:
+            where.append("meta.date >= ? AND meta.date < ?")
+            arguments += [_stamp(span[0]), _stamp(span[1])]
+        joined = "JOIN meta ON meta.id = docs.rowid " if span or plan["sort"] != "relevance" or not expression else ""
+        condition = ("WHERE " + " AND ".join(where)) if where else ""
+        if plan["sort"] != "relevance":
+            order = "ORDER BY meta.date " + ("DESC" if plan["sort"] == "newest" else "ASC")
+        elif expression:
+            order = "ORDER BY rank"
+        elif span and entry["category"] == "plain":
+            order = "ORDER BY meta.date DESC"  # a date-only query, as earlier rounds ran it
+        else:
+            order = ""  # a listing: every article scores the same
+        shown = columns if expression else plain_columns
+        page = db.execute(f"SELECT {shown} FROM docs {joined}{condition} {order} LIMIT 10", arguments).fetchall()
+        if not plan["facets"]:
+            return page
+        if where:
+            db.execute("DELETE FROM hits")
+            db.execute(f"INSERT INTO hits SELECT docs.rowid FROM docs {joined}{condition}", arguments)
+            counts = [db.execute("SELECT meta.source, count(*) FROM hits JOIN meta ON meta.id = hits.id GROUP BY 1").fetchall(),
+                      db.execute("SELECT tags.tag, count(*) FROM hits JOIN tags ON tags.id = hits.id GROUP BY 1").fetchall(),
+                      db.execute("SELECT meta.month, count(*) FROM hits JOIN meta ON meta.id = hits.id GROUP BY 1").fetchall()]
+        else:  # every article
+            counts = [db.execute("SELECT source, count(*) FROM meta GROUP BY 1").fetchall(),
+                      db.execute("SELECT tag, count(*) FROM tags GROUP BY 1").fetchall(),
+                      db.execute("SELECT month, count(*) FROM meta GROUP BY 1").fetchall()]
+        return page, counts
     return run
 
 
-def tantivy_runner(target: Path) -> Callable[[str], Any]:
+def tantivy_runner(target: Path) -> Callable[[Item], Any]:
     import tantivy
+    from search.analysis.text import snowball_stem
     index = tantivy.Index.open(str(target))
     searcher = index.searcher()
     schema = index.schema
+    facets = {name: {"terms": {"field": f"{name}_facet", "size": 100_000}} for name in ("source", "tag", "month")}
 
-    def run(text: str) -> Any:
-        query = index.parse_query(tantivy_query(text), list(PROSE))
-        found = searcher.search(query, 10, count=True)
+    def build(plan: dict[str, Any]) -> Any:
+        if plan["all"]:
+            query = tantivy.Query.all_query()
+        else:
+            should = [(tantivy.Occur.Should, tantivy.Query.regex_query(schema, name, pattern))
+                      for pattern in plan["regexes"] for name in PROSE]
+            should += [(tantivy.Occur.Should, tantivy.Query.fuzzy_term_query(schema, name, snowball_stem(word), distance))
+                       for word, distance in plan["fuzzy"] for name in PROSE]
+            if plan["text"]:
+                should.append((tantivy.Occur.Should, index.parse_query(plan["text"], list(PROSE))))
+            query = should[0][1] if len(should) == 1 else tantivy.Query.boolean_query(should)
+        if plan["span"]:
+            low, high = (_stamp(moment) for moment in plan["span"])
+            dated = index.parse_query(f"date:[{low} TO {high}}}", ["date"])
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, dated)])
+        return query
+
+    def run(entry: Item) -> Any:
+        plan = tantivy_plan(entry)
+        assert plan is not None
+        query = build(plan)
+        if plan["sort"] != "relevance":
+            order = tantivy.Order.Desc if plan["sort"] == "newest" else tantivy.Order.Asc
+            found = searcher.search(query, 10, count=True, order_by_field="date", order=order)
+        else:
+            found = searcher.search(query, 10, count=True)
         snippets = tantivy.SnippetGenerator.create(searcher, query, schema, "body")
-        return found.count, [(searcher.doc(address)["path"], snippets.snippet_from_doc(searcher.doc(address)).to_html())
-                             for _score, address in found.hits]
+        page = found.count, [(searcher.doc(address)["path"], snippets.snippet_from_doc(searcher.doc(address)).to_html())
+                             for _key, address in found.hits]
+        if plan["facets"]:
+            return page, searcher.aggregate(query, facets)
+        return page
     return run
 
 
@@ -364,33 +674,61 @@ RUNNERS = {"newsearch": newsearch_runner, "fts5": fts5_runner, "tantivy": tantiv
 BUILDERS = {"fts5": build_fts5, "tantivy": build_tantivy}
 
 
-def run_queries(engine: str, target: Path, queries: list[str], passes: int) -> dict[str, Any]:
+PLANS = {"fts5": fts5_plan, "tantivy": tantivy_plan}
+
+
+def expressed(engine: str, entries: list[Item]) -> list[Item]:
+    """The queries ``engine`` can run (newsearch: all)."""
+    plan = PLANS.get(engine)
+    return [entry for entry in entries if plan is None or plan(entry) is not None]
+
+
+def rss_now() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_peak() -> int:
+    """This process's peak resident memory (``VmHWM``). Not ``ru_maxrss``: Linux carries that
+    over ``exec`` from the parent it was forked from, so a small child reports the parent's peak."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_queries(engine: str, target: Path, entries: list[Item], passes: int) -> dict[str, Any]:
     """Each query once to warm up (its time kept as the first run's), then ``passes`` times;
-    milliseconds per query (median of the passes)."""
+    milliseconds per query (median of the passes), keyed by label; the process's peak and
+    current resident memory at the end."""
     started = time.perf_counter()
     run = RUNNERS[engine](target)
     opened = time.perf_counter() - started
+    entries = expressed(engine, entries)
     first: dict[str, float] = {}
-    for text in queries:
+    for entry in entries:
         began = time.perf_counter()
-        run(text)
-        first[text] = 1000 * (time.perf_counter() - began)
-    timings: dict[str, list[float]] = {text: [] for text in queries}
+        run(entry)
+        first[label(entry)] = 1000 * (time.perf_counter() - began)
+    timings: dict[str, list[float]] = {label(entry): [] for entry in entries}
     for _ in range(passes):
-        for text in queries:
+        for entry in entries:
             began = time.perf_counter()
-            run(text)
-            timings[text].append(1000 * (time.perf_counter() - began))
+            run(entry)
+            timings[label(entry)].append(1000 * (time.perf_counter() - began))
     return {"open_seconds": opened, "ms": {text: statistics.median(values) for text, values in timings.items()},
-            "first_ms": first}
+            "first_ms": first, "peak_rss": rss_peak(),
+            "end_rss": rss_now()}
 
 
 def child(argv: list[str]) -> int:
-    """``--child build ENGINE CORPUS TARGET`` or ``--child queries ENGINE TARGET QUERIES PASSES``."""
+    """``--child build ENGINE CORPUS TARGET`` or ``--child queries ENGINE TARGET QUERYSET.json PASSES``."""
     if argv[0] == "build":
         print(json.dumps(BUILDERS[argv[1]](Path(argv[2]), Path(argv[3]))))
     else:
-        print(json.dumps(run_queries(argv[1], Path(argv[2]), read_queries(Path(argv[3])), int(argv[4]))))
+        entries = json.loads(Path(argv[3]).read_text(encoding="utf-8"))
+        print(json.dumps(run_queries(argv[1], Path(argv[2]), entries, int(argv[4]))))
     return 0
 
 
@@ -414,16 +752,32 @@ def add_articles(corpus: Path, count: int) -> Path:
     return folder
 
 
+def latency_figures(ms: dict[str, float], first: dict[str, float], prefix: str) -> dict[str, float]:
+    values, firsts = list(ms.values()), list(first.values())
+    if not values:
+        return {}
+    return {f"{prefix}p50_ms": percentile(values, 0.5), f"{prefix}p95_ms": percentile(values, 0.95),
+            f"{prefix}first_p50_ms": percentile(firsts, 0.5), f"{prefix}first_p95_ms": percentile(firsts, 0.95)}
+
+
 def query_figures(engine: str, target: Path, queries: Path, passes: int) -> dict[str, Any]:
+    """``queries``: the query set as JSON (``query_set``)."""
     command = [sys.executable, __file__, "--child", "queries", engine, str(target), str(queries), str(passes)]
     _, peak, result = run_measured(command)
     data = json.loads(result.stdout)
     values = list(data["ms"].values())
-    first = list(data["first_ms"].values())
-    return {"query_p50_ms": percentile(values, 0.5), "query_p95_ms": percentile(values, 0.95),
-            "query_first_p50_ms": percentile(first, 0.5), "query_first_p95_ms": percentile(first, 0.95),
-            "query_max_ms": max(values), "query_open_s": data["open_seconds"], "query_process_peak_mb": peak / 2**20,
-            "per_query_ms": data["ms"]}
+    figures = {**latency_figures(data["ms"], data["first_ms"], "query_"),
+               "query_max_ms": max(values), "query_open_s": data["open_seconds"], "query_process_peak_mb": peak / 2**20,
+               "query_peak_rss_mb": data["peak_rss"] / 2**20, "query_end_rss_mb": data["end_rss"] / 2**20,
+               "per_query_ms": data["ms"], "per_query_first_ms": data["first_ms"]}
+    entries = json.loads(queries.read_text(encoding="utf-8"))
+    for category in dict.fromkeys(entry["category"] for entry in entries):
+        labels = [label(entry) for entry in entries if entry["category"] == category]
+        ms = {name: data["ms"][name] for name in labels if name in data["ms"]}
+        first = {name: data["first_ms"][name] for name in labels if name in data["first_ms"]}
+        figures[f"cat_{category}_queries"] = len(ms)
+        figures.update(latency_figures(ms, first, f"cat_{category}_"))
+    return figures
 
 
 def newsearch_repeat(corpus: Path, work: Path, queries: Path, passes: int) -> dict[str, Any]:
@@ -445,6 +799,16 @@ def newsearch_repeat(corpus: Path, work: Path, queries: Path, passes: int) -> di
     finally:
         shutil.rmtree(added)
     run_measured(build, cwd=ROOT)  # the removal, not timed
+    figures["cold_query_s"] = timed([*NEWSEARCH, "search", COLD_QUERY, "--index", str(index)], 5)
+    figures["import_search_s"] = timed([sys.executable, "-c", "import search"], 5)
+    figures["python_start_s"] = timed([sys.executable, "-c", "pass"], 5)
+    return figures
+
+
+def newsearch_queries_only(index: Path, queries: Path, passes: int) -> dict[str, Any]:
+    """The query figures (and a cold CLI search) on an index built beforehand (``--index``)."""
+    figures: dict[str, Any] = {"size_mb": disk_size(storage_generation(index)) / 2**20}
+    figures.update(query_figures("newsearch", index, queries, passes))
     figures["cold_query_s"] = timed([*NEWSEARCH, "search", COLD_QUERY, "--index", str(index)], 5)
     figures["import_search_s"] = timed([sys.executable, "-c", "import search"], 5)
     figures["python_start_s"] = timed([sys.executable, "-c", "pass"], 5)
@@ -491,18 +855,54 @@ OWN = [("noop_s", "no-op re-index, s"), ("add_1pct_s", "+1 % new articles, s"), 
        ("import_search_s", "python -c 'import search', s"), ("python_start_s", "python -c pass, s")]
 
 
-def summarize(repeats: list[dict[str, dict[str, Any]]], engines: Sequence[str]) -> dict[str, Any]:
-    """Medians over repeats of every figure, and of each same-run ratio newsearch / peer."""
-    summary: dict[str, Any] = {"medians": {}, "ratios": {}}
+QUERY_KEYS = {"query_p50_ms": ("per_query_ms", 0.5), "query_p95_ms": ("per_query_ms", 0.95),
+              "query_first_p50_ms": ("per_query_first_ms", 0.5), "query_first_p95_ms": ("per_query_first_ms", 0.95)}
+
+
+def common_ratio(ours: dict[str, float], theirs: dict[str, float], share: float,
+                 labels: Sequence[str] | None = None) -> float | None:
+    """newsearch's percentile / the peer's, over the queries both ran (of ``labels`` if given)."""
+    shared = [name for name in (labels if labels is not None else ours) if name in ours and name in theirs]
+    if not shared:
+        return None
+    peer = percentile([theirs[name] for name in shared], share)
+    return percentile([ours[name] for name in shared], share) / peer if peer else None
+
+
+def summarize(repeats: list[dict[str, dict[str, Any]]], engines: Sequence[str],
+              categories: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """Medians over repeats of every figure, and of each same-run ratio newsearch / peer
+    (query latencies over the queries both engines ran, overall and per category)."""
+    summary: dict[str, Any] = {"medians": {}, "ratios": {}, "category_ratios": {}}
     for engine in engines:
         keys = [k for k, v in repeats[0][engine].items() if isinstance(v, (int, float))]
         summary["medians"][engine] = {k: statistics.median(r[engine][k] for r in repeats) for k in keys}
     if "newsearch" in engines:
         for peer in (e for e in engines if e != "newsearch"):
-            summary["ratios"][peer] = {key: statistics.median(r["newsearch"][key] / r[peer][key] for r in repeats)
-                                       for key, _ in COMPARED if all(r[peer].get(key) for r in repeats)}
+            ratios: dict[str, float] = {}
+            for key, _ in COMPARED:
+                if key in QUERY_KEYS:
+                    source, share = QUERY_KEYS[key]
+                    values = [common_ratio(r["newsearch"][source], r[peer][source], share) for r in repeats]
+                elif all(r[peer].get(key) and r["newsearch"].get(key) for r in repeats):
+                    values = [r["newsearch"][key] / r[peer][key] for r in repeats]
+                else:
+                    continue
+                if all(v is not None for v in values):
+                    ratios[key] = statistics.median(values)  # type: ignore[type-var]
+            summary["ratios"][peer] = ratios
+            per_category: dict[str, dict[str, float]] = {}
+            for category, labels in (categories or {}).items():
+                figures = {}
+                for name, share in (("p50", 0.5), ("p95", 0.95)):
+                    values = [common_ratio(r["newsearch"]["per_query_ms"], r[peer]["per_query_ms"], share, labels)
+                              for r in repeats]
+                    if all(v is not None for v in values):
+                        figures[name] = statistics.median(values)  # type: ignore[type-var]
+                per_category[category] = figures
+            summary["category_ratios"][peer] = per_category
     ns = summary["medians"].get("newsearch")
-    if ns:
+    if ns and "build_s" in ns:
         builds = [r["newsearch"]["build_s"] for r in repeats]
         summary["update_shares"] = {
             "noop_share_of_build": statistics.median(r["newsearch"]["noop_s"] / b for r, b in zip(repeats, builds)),
@@ -511,23 +911,50 @@ def summarize(repeats: list[dict[str, dict[str, Any]]], engines: Sequence[str]) 
     return summary
 
 
-def format_report(summary: dict[str, Any], engines: Sequence[str], repeats: int) -> str:
+def format_report(summary: dict[str, Any], engines: Sequence[str], repeats: int,
+                  categories: dict[str, list[str]] | None = None) -> str:
     medians = summary["medians"]
+    peers = [p for p in engines if p != "newsearch"] if "newsearch" in engines else []  # ratio columns
     lines = [f"medians of {repeats} repeat(s)", "",
-             "| figure | " + " | ".join(engines) + " | " + " | ".join(f"newsearch / {p}" for p in engines if p != "newsearch") + " |",
-             "| --- |" + " ---: |" * (len(engines) + len(engines) - ("newsearch" in engines))]
-    for key, label in COMPARED:
+             "| " + " | ".join(["figure", *engines, *(f"newsearch / {p}" for p in peers)]) + " |",
+             "| --- |" + " ---: |" * (len(engines) + len(peers))]
+    for key, label_text in COMPARED:
         values = [f"{medians[e][key]:.1f}" if key in medians[e] else "" for e in engines]
-        ratios = [f"{summary['ratios'][p][key]:.2f}" if key in summary["ratios"].get(p, {}) else ""
-                  for p in engines if p != "newsearch"]
-        lines.append(f"| {label} | " + " | ".join(values + ratios) + " |")
+        ratios = [f"{summary['ratios'][p][key]:.2f}" if key in summary["ratios"].get(p, {}) else "" for p in peers]
+        lines.append(f"| {label_text} | " + " | ".join(values + ratios) + " |")
+    if categories and len(categories) > 1 or (categories and "plain" not in categories):
+        lines += ["", "Query latency by category, ms: p50 / p95 (queries run; a peer runs only those it can"
+                  " express, and each ratio is over the queries both ran)", "",
+                  "| " + " | ".join(["category", *engines, *(f"newsearch / {p} p50 / p95" for p in peers)]) + " |",
+                  "| --- |" + " ---: |" * (len(engines) + len(peers))]
+        for category, names in categories.items():
+            cells = []
+            for engine in engines:
+                count = medians[engine].get(f"cat_{category}_queries", 0)
+                if count:
+                    cells.append(f"{medians[engine][f'cat_{category}_p50_ms']:.1f} / "
+                                 f"{medians[engine][f'cat_{category}_p95_ms']:.1f} ({count:.0f})")
+                else:
+                    cells.append(f"not expressed (0 of {len(names)})")
+            if "newsearch" in engines:
+                for peer in peers:
+                    found = summary["category_ratios"].get(peer, {}).get(category, {})
+                    cells.append(f"{found['p50']:.2f} / {found['p95']:.2f}" if "p95" in found else "")
+            lines.append(f"| {category} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for engine in engines:
+        if "query_peak_rss_mb" in medians[engine]:
+            lines.append(f"- {engine}: query process peak RSS at the end of the query phase "
+                         f"{medians[engine]['query_peak_rss_mb']:.0f} MB (resident then "
+                         f"{medians[engine]['query_end_rss_mb']:.0f} MB)")
     if "newsearch" in medians:
-        lines.append("")
-        for key, label in OWN:
-            lines.append(f"- newsearch {label}: {medians['newsearch'][key]:.3f}")
-        shares = summary["update_shares"]
-        lines.append(f"- no-op re-index / full build: {100 * shares['noop_share_of_build']:.1f} %")
-        lines.append(f"- +1 % new articles / full build: {100 * shares['add_1pct_share_of_build']:.1f} %")
+        for key, label_text in OWN:
+            if key in medians["newsearch"]:
+                lines.append(f"- newsearch {label_text}: {medians['newsearch'][key]:.3f}")
+        shares = summary.get("update_shares")
+        if shares:
+            lines.append(f"- no-op re-index / full build: {100 * shares['noop_share_of_build']:.1f} %")
+            lines.append(f"- +1 % new articles / full build: {100 * shares['add_1pct_share_of_build']:.1f} %")
     for engine in engines:
         if engine != "newsearch" and "read_s" in medians[engine]:
             lines.append(f"- {engine}: {medians[engine]['read_s']:.1f} s of its build was reading the files")
@@ -542,13 +969,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("corpus", type=Path, help="folder of article files")
     parser.add_argument("--repeat", type=int, default=3, help="repeats; medians are reported (default 3)")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of newsearch,fts5,tantivy")
-    parser.add_argument("--queries", type=Path, default=QUERIES, help="the query set (default benchmarks/queries.txt)")
+    parser.add_argument("--queries", type=Path, default=QUERIES, help="the plain query set (default benchmarks/queries.txt)")
+    parser.add_argument("--categories", default="all",
+                        help=f"comma-separated query categories, from {','.join(CATEGORIES)} (default all)")
     parser.add_argument("--passes", type=int, default=3, help="timed passes over the query set (default 3)")
+    parser.add_argument("--index", type=Path, default=None,
+                        help="newsearch: time the queries on this index, built beforehand (no build, no updates)")
     parser.add_argument("--workdir", type=Path, default=None, help="where indexes go (default: a folder in /tmp)")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this file")
     args = parser.parse_args(arguments)
     corpus = args.corpus.resolve()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    chosen = list(CATEGORIES) if args.categories == "all" else [c.strip() for c in args.categories.split(",") if c.strip()]
+    for category in chosen:
+        if category not in CATEGORIES:
+            parser.error(f"unknown category {category!r}; choose from {', '.join(CATEGORIES)}")
     for engine in list(engines):
         if engine not in ENGINES:
             parser.error(f"unknown engine {engine!r}")
@@ -558,27 +993,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             engines.remove(engine)
     work = args.workdir or Path("/tmp") / f"bench-speed-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
+    entries = query_set(corpus, chosen, args.queries)
+    query_file = work / "queryset.json"
+    query_file.write_text(json.dumps(entries), encoding="utf-8")
+    categories = {category: [label(e) for e in entries if e["category"] == category] for category in chosen}
+    for engine in engines:
+        missing = [label(e) for e in entries if label(e) not in {label(x) for x in expressed(engine, entries)}]
+        if missing:
+            print(f"bench_speed: {engine} cannot express {len(missing)} queries: {'; '.join(missing)}", file=sys.stderr)
     repeats: list[dict[str, dict[str, Any]]] = []
     try:
         for number in range(1, args.repeat + 1):
             figures: dict[str, dict[str, Any]] = {}
             for engine in engines:
                 print(f"bench_speed: repeat {number}: {engine}", file=sys.stderr, flush=True)
-                if engine == "newsearch":
-                    figures[engine] = newsearch_repeat(corpus, work, args.queries, args.passes)
+                if engine == "newsearch" and args.index:
+                    figures[engine] = newsearch_queries_only(args.index.resolve(), query_file, args.passes)
+                elif engine == "newsearch":
+                    figures[engine] = newsearch_repeat(corpus, work, query_file, args.passes)
                 else:
-                    figures[engine] = peer_repeat(engine, corpus, work, args.queries, args.passes)
-                brief = {k: round(v, 3) for k, v in figures[engine].items() if isinstance(v, (int, float))}
+                    figures[engine] = peer_repeat(engine, corpus, work, query_file, args.passes)
+                brief = {k: round(v, 3) for k, v in figures[engine].items()
+                         if isinstance(v, (int, float)) and not k.startswith("cat_")}
                 print(f"bench_speed: {engine}: {brief}", file=sys.stderr, flush=True)
             repeats.append(figures)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
-    summary = summarize(repeats, engines)
-    print(format_report(summary, engines, len(repeats)))
+    summary = summarize(repeats, engines, categories)
+    print(format_report(summary, engines, len(repeats), categories))
     if args.json:
-        args.json.write_text(json.dumps({"corpus": str(corpus), "engines": engines, "repeats": repeats,
-                                         "summary": summary}, indent=1))
+        args.json.write_text(json.dumps({"corpus": str(corpus), "engines": engines, "categories": categories,
+                                         "queries": entries, "repeats": repeats, "summary": summary}, indent=1))
     return 0
 
 
