@@ -83,11 +83,6 @@ class _Domain:
         self.mask[self.docs] = True
 
 
-def _keep(part_docs: np.ndarray, domain: _Domain | None) -> np.ndarray | None:
-    """The mask of the documents inside the domain (None: no domain, keep all)."""
-    return None if domain is None else domain.mask[part_docs]
-
-
 def _restricted(part: _Part, domain: _Domain | None) -> _Part:
     """A part computed for the whole segment, cut to the domain's documents."""
     if domain is None:
@@ -254,14 +249,10 @@ class Evaluator:
 
     def _term(self, node: wq.Term, index: int, counts: bool, domain: _Domain | None) -> _Part:
         segment = self.segments[index]
-        text = _term_bytes(segment, node.fieldname, node.text)
-        entry = None if text is None else segment.term(node.fieldname, text)
-        if entry is None or text is None:
+        found = _word_postings(segment, node.fieldname, node.text, None if domain is None else domain.mask)
+        if found is None:
             return _nothing(counts)
-        docs, weights, _ = segment.postings(*entry)
-        keep = _keep(docs, domain)
-        if keep is not None:
-            docs, weights = docs[keep], weights[keep]
+        text, docs, weights = found
         scores = bm25(self.stats, segment, node.fieldname, text, node.boost, docs, weights)
         return _Part(docs, scores, np.ones(len(docs), np.int64) if counts else None, 1, {(node.fieldname, text): docs})
 
@@ -271,14 +262,10 @@ class Evaluator:
         terms: dict[Term, np.ndarray] = {}
         lists = []
         for term in node.terms:
-            text = _term_bytes(segment, term.fieldname, term.text)
-            entry = None if text is None else segment.term(term.fieldname, text)
-            if entry is None or text is None:
+            found = _word_postings(segment, term.fieldname, term.text, None if domain is None else domain.mask)
+            if found is None:
                 continue
-            docs, weights, _ = segment.postings(*entry)
-            keep = _keep(docs, domain)
-            if keep is not None:
-                docs, weights = docs[keep], weights[keep]
+            text, docs, weights = found
             terms[(term.fieldname, text)] = docs
             lists.append((term.fieldname, text, docs, weights))
         docs, scores = fields_term(self.stats, segment, node, lists)
@@ -483,13 +470,10 @@ class Evaluator:
         inside = np.zeros(segment.size, dtype=bool)
         inside[base.docs] = True
         for term in node.extra:
-            text = _term_bytes(segment, term.fieldname, term.text)
-            entry = None if text is None else segment.term(term.fieldname, text)
-            if entry is None or text is None:
+            found = _word_postings(segment, term.fieldname, term.text, inside)
+            if found is None:
                 continue
-            docs, weights, _ = segment.postings(*entry)
-            keep = inside[docs]
-            docs, weights = docs[keep], weights[keep]
+            text, docs, weights = found
             bonus[np.searchsorted(base.docs, docs)] += bm25(self.stats, segment, term.fieldname, text,
                                                              term.boost, docs, weights)
         return _Part(base.docs, base.scores + bonus, np.zeros(len(base.docs), np.int64) if counts else None)
@@ -544,6 +528,21 @@ def _in_period(node: wq.NumericRange, values: np.ndarray) -> np.ndarray:
     if node.end is not None:
         keep &= values < node.end if node.endexcl else values <= node.end
     return keep
+
+
+def _word_postings(segment: SegmentView, field: str, word: Any, keep: np.ndarray | None = None
+                   ) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+    """A query word's index bytes, live documents and weights in one segment (only documents
+    where ``keep``, a mask as long as the segment, is true); None when the segment lacks it."""
+    text = _term_bytes(segment, field, word)
+    entry = None if text is None else segment.term(field, text)
+    if entry is None or text is None:
+        return None
+    docs, weights, _numbers = segment.postings(*entry)
+    if keep is not None:
+        inside = keep[docs]
+        docs, weights = docs[inside], weights[inside]
+    return text, docs, weights
 
 
 def _term_bytes(segment: SegmentView, field: str, text: Any) -> bytes | None:
