@@ -13,7 +13,10 @@ Public names (everything else is internal and may change):
   ``IndexStats``.
 - ``load_article(path)``: read one article file the way the indexer does.
 - Errors, all under ``SearchError``: ``QueryError``, ``IndexNotFoundError``, ``IndexLockedError``,
-  ``IndexDamagedError``, ``IndexUnsafeError``, ``IndexWriteError``, ``ArticleError``.
+  ``IndexDamagedError``, ``IndexUnsafeError``, ``IndexWriteError``, ``ArticleError``,
+  ``EngineError`` (a remote engine), ``UnsupportedQueryError`` (a form it cannot express).
+- ``open_index("typesense://host:port,.../collection")``: the same API on a Typesense cluster
+  (``pip install 'newsearch[typesense]'``; the key from ``NEWSEARCH_API_KEY``).
 
 Heavy modules (Whoosh, NLTK, bs4) load on first use, so ``import search`` stays cheap.
 """
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (
     ArticleError,
+    EngineError,
     IndexDamagedError,
     IndexLockedError,
     IndexNotFoundError,
@@ -31,6 +35,7 @@ from .errors import (
     IndexWriteError,
     QueryError,
     SearchError,
+    UnsupportedQueryError,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +57,8 @@ _LAZY = {
 __all__ = [
     "open_index", "Index", "IndexStats", "Results", "Hit", "Snippet", "Article", "load_article",
     "UpdateSummary", "Skip", "SearchError", "QueryError", "IndexNotFoundError", "IndexLockedError",
-    "IndexDamagedError", "IndexUnsafeError", "IndexWriteError", "ArticleError", "__version__",
+    "IndexDamagedError", "IndexUnsafeError", "IndexWriteError", "ArticleError", "EngineError",
+    "UnsupportedQueryError", "__version__",
 ]
 
 

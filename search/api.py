@@ -33,10 +33,12 @@ from search.query.recency import DEFAULT_HALF_LIFE_DAYS
 from search.present.results import Hit, Results
 from search.index.schema import SEARCH_FIELDS, build_schema
 from search.present.snippets import lead_snippet
+from search.remote.location import is_remote
 from search.whoosh_internals.reading import create_whoosh, open_whoosh
 
 if TYPE_CHECKING:
     from search.index import update as indexing
+    from search.remote.index import RemoteIndex
     from search.reading.articles import Article
 
 DEFAULT_INDEX = Path("index")
@@ -300,12 +302,20 @@ def _related_hit(searcher: Any, docnum: int, score: float, rank: int, highlight:
                snippets=lead_snippet(stored), highlight=highlight)
 
 
-def open_index(path: str | Path = DEFAULT_INDEX, create: bool = False) -> Index:
+def open_index(path: str | Path = DEFAULT_INDEX, create: bool = False) -> Index | RemoteIndex:
     """Open the index at ``path``; with ``create=True`` an empty one is made if none exists.
 
-    Raises ``IndexNotFoundError`` when there is none (and ``create`` is False) and
-    ``IndexDamagedError`` when it cannot be used.
+    ``path`` is a folder (the embedded index) or a remote engine's URL,
+    ``typesense://HOST:PORT[,HOST:PORT...]/COLLECTION``, whose API key is read from
+    ``NEWSEARCH_API_KEY`` (see ``search.remote``); both give the same methods.
+
+    Raises ``IndexNotFoundError`` when there is none (and ``create`` is False),
+    ``IndexDamagedError`` when it cannot be used and ``EngineError`` when a remote engine
+    cannot be reached or refuses the key.
     """
+    if is_remote(path):
+        from search.remote.index import open_remote  # the engine's client only when one is used
+        return open_remote(str(path), create)
     folder = Path(path)
     if create:
         try:

@@ -44,3 +44,13 @@ class IndexUnsafeError(SearchError):
 class IndexWriteError(SearchError):
     """The index could not be written (no permission, a read-only or full disk); the index
     keeps its last complete state."""
+
+
+class EngineError(SearchError):
+    """A remote search engine (``--engine URL``) could not be reached, refused the request (a
+    bad API key), or could not do it (no leader to take a write); the message names the engine
+    and what to do."""
+
+
+class UnsupportedQueryError(QueryError):
+    """A query form the chosen engine cannot express: refused, never silently dropped."""

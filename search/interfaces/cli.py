@@ -65,10 +65,18 @@ def write_errors(index_dir: Path) -> Iterator[None]:
 
 
 def index_option(function: F) -> F:
-    """The shared ``--index DIR`` option."""
+    """The shared ``--index DIR`` and ``--engine URL`` options (a remote engine wins)."""
+    function = click.option("--engine", metavar="URL", default=None, envvar="NEWSEARCH_ENGINE",
+                            help="A remote engine instead of the index folder: typesense://HOST:PORT[,...]/NAME "
+                                 "(or set NEWSEARCH_ENGINE; the API key comes from NEWSEARCH_API_KEY).")(function)
     return click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
                         default=Path(os.environ.get("NEWSEARCH_INDEX", "index")), show_default=True,
                         help="Index directory (or set NEWSEARCH_INDEX).")(function)
+
+
+def location(index_dir: Path, engine: str | None) -> str | Path:
+    """Where the index is: the remote engine when one is named, else the folder."""
+    return engine.strip() if engine and engine.strip() else index_dir
 
 
 def output_options(function: F) -> F:
@@ -78,11 +86,11 @@ def output_options(function: F) -> F:
                         show_default=True, help="Colour matches; auto means on a terminal without NO_COLOR.")(function)
 
 
-def open_existing(index_dir: Path) -> Any:
-    """Open the index for a command, as a friendly error when there is none."""
+def open_existing(where: str | Path) -> Any:
+    """Open the index (a folder or an engine URL) for a command, as a friendly error when there is none."""
     import search
     with friendly_errors():
-        return search.open_index(index_dir)
+        return search.open_index(where)
 
 
 class _Commands(click.Group):
@@ -159,13 +167,17 @@ def cli(ctx: click.Context) -> None:
               help="Seconds between checks with --watch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no per-file warnings.")
-def index(corpus: Path | None, index_dir: Path, rebuild: bool, drafts: bool, wait: float,
+def index(corpus: Path | None, index_dir: Path, engine: str | None, rebuild: bool, drafts: bool, wait: float,
           strict: bool, watch: bool, interval: float, as_json: bool, quiet: bool) -> None:
     """Index the articles in CORPUS (default: the folder the index was built from, or corpus/).
 
     Incremental: only new, changed and removed files are processed. Skipped files are listed
     on stderr as 'path: reason' and the run goes on.
     """
+    if engine:
+        _index_remote(corpus, location(index_dir, engine), rebuild=rebuild, drafts=drafts, strict=strict,
+                      watch=watch, interval=interval, as_json=as_json, quiet=quiet)
+        return
     from search.index.update import update_index, watch_corpus
     folder = _corpus_folder(corpus, index_dir)
     with friendly_errors(), write_errors(index_dir), _progress_bar(as_json) as progress:
@@ -181,6 +193,35 @@ def index(corpus: Path | None, index_dir: Path, rebuild: bool, drafts: bool, wai
                              on_update=lambda s: _report(s, as_json=as_json, quiet=quiet, only_changes=True))
         except KeyboardInterrupt:
             click.echo("stopped; the index holds the last committed batch", err=True)
+
+
+def _index_remote(corpus: Path | None, where: str | Path, *, rebuild: bool, drafts: bool, strict: bool,
+                  watch: bool, interval: float, as_json: bool, quiet: bool) -> None:
+    """``newsearch index --engine URL``: the same reading and summary, sent to the engine."""
+    import search
+    with friendly_errors():
+        from search.remote.index import RemoteIndex
+        ix = search.open_index(where, create=True)
+        assert isinstance(ix, RemoteIndex)  # where is an engine URL
+        remembered = ix.meta().get("corpus")
+    folder = corpus or Path(remembered or "corpus")
+    if not folder.is_dir():
+        raise CliError(f"{folder}: no such folder; give the folder of article files to index")
+    with friendly_errors(), _progress_bar(as_json) as progress:
+        summary = ix.update(folder, rebuild=rebuild, include_drafts=drafts, progress=progress)
+    _report(summary, as_json=as_json, quiet=quiet)
+    if strict and summary.skipped:
+        raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
+    if watch:
+        import time
+        click.echo(f"watching {display.clean(str(folder))} every {interval:g} s; Ctrl-C stops", err=True)
+        try:
+            while True:
+                time.sleep(interval)
+                with friendly_errors():
+                    _report(ix.update(folder, include_drafts=drafts), as_json=as_json, quiet=quiet, only_changes=True)
+        except KeyboardInterrupt:
+            click.echo("stopped; the engine holds every batch sent", err=True)
 
 
 def _corpus_folder(corpus: Path | None, index_dir: Path) -> Path:
@@ -244,7 +285,7 @@ def _progress_bar(as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--timeout", type=click.FloatRange(0, MAX_TIMEOUT, min_open=True), default=DEFAULT_TIMEOUT,
               show_default=True, metavar="SECONDS", help="Stop a search that runs longer than this (exit 2).")
 @output_options
-def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: int, sort: str,
+def search_command(query: tuple[str, ...], index_dir: Path, engine: str | None, limit: int, page: int, sort: str,
                    since: str | None, until: str | None, recent: bool, half_life: float | None,
                    facets: bool, timeout: float, as_json: bool, color: str) -> None:
     """Search the index for QUERY and print ranked hits with highlighted fragments.
@@ -259,7 +300,7 @@ def search_command(query: tuple[str, ...], index_dir: Path, limit: int, page: in
     characters, 64 words, 100 letters a word, a letter before each * or ?, 1,000 words per
     prefix, 5 fuzzy words; or when it runs longer than --timeout.
     """
-    ix = open_existing(index_dir)
+    ix = open_existing(location(index_dir, engine))
     with friendly_errors():
         results = ix.search(" ".join(query), limit=limit, page=page, sort=sort, since=since, until=until,
                             facets=facets, highlight=None, recent=half_life if half_life is not None else recent,
@@ -294,9 +335,9 @@ def show_results(results: Any, *, as_json: bool, color: bool, facets: bool = Fal
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @output_options
-def related(article_id: str, index_dir: Path, limit: int, as_json: bool, color: str) -> None:
+def related(article_id: str, index_dir: Path, engine: str | None, limit: int, as_json: bool, color: str) -> None:
     """List articles like ARTICLE_ID (an id or path, as --json shows them)."""
-    ix = open_existing(index_dir)
+    ix = open_existing(location(index_dir, engine))
     with friendly_errors():
         results = ix.related(article_id, limit=limit)
     show_results(results, as_json=as_json, color=display.want_color("never" if as_json else color, sys.stdout))
@@ -308,10 +349,11 @@ def related(article_id: str, index_dir: Path, limit: int, as_json: bool, color: 
 @click.argument("article_id")
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print the article as JSON.")
-def show(article_id: str, index_dir: Path, as_json: bool) -> None:
+def show(article_id: str, index_dir: Path, engine: str | None, as_json: bool) -> None:
     """Print the full text of one indexed article (by id or path)."""
-    ix = open_existing(index_dir)
-    article = ix.get(article_id)
+    ix = open_existing(location(index_dir, engine))
+    with friendly_errors():
+        article = ix.get(article_id)
     if article is None:
         raise CliError(f"no article with id or path {article_id!r}")
     if as_json:
@@ -324,9 +366,9 @@ def show(article_id: str, index_dir: Path, as_json: bool) -> None:
 @cli.command()
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def stats(index_dir: Path, as_json: bool) -> None:
+def stats(index_dir: Path, engine: str | None, as_json: bool) -> None:
     """Say how many articles the index holds and the dates they span."""
-    ix = open_existing(index_dir)
+    ix = open_existing(location(index_dir, engine))
     with friendly_errors():
         figures = ix.stats()
     click.echo(display.to_json(figures) if as_json else display.format_stats(figures))
@@ -335,11 +377,12 @@ def stats(index_dir: Path, as_json: bool) -> None:
 @cli.command()
 @index_option
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-def repl(index_dir: Path = Path("index"), color: str = "auto") -> None:
+def repl(index_dir: Path = Path("index"), engine: str | None = None, color: str = "auto") -> None:
     """Open the interactive search prompt (reads one query per line when not on a terminal)."""
     from search.interfaces.repl import run_repl
+    engine = engine or os.environ.get("NEWSEARCH_ENGINE")  # a bare `newsearch` invokes this without click's envvar
     with friendly_errors():
-        run_repl(index_dir, color=color)
+        run_repl(location(index_dir, engine), color=color)
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ from search.present.results import Hit, Results
 
 if TYPE_CHECKING:
     from search.api import Index
+    from search.remote.index import RemoteIndex
 
 PAGE_SIZE = 10
 SORTS = ("relevance", "newest", "oldest")
@@ -75,7 +76,7 @@ class UsageError(Exception):
 class Session:
     """What the prompt remembers between lines."""
 
-    index: Index
+    index: Index | RemoteIndex
     color: bool
     interactive: bool
     query: str = ""
