@@ -16,7 +16,7 @@ Public names (everything else is internal and may change):
   ``IndexDamagedError``, ``IndexUnsafeError``, ``IndexWriteError``, ``ArticleError``,
   ``EngineError`` (a remote engine), ``UnsupportedQueryError`` (a form it cannot express).
 - ``open_index("typesense://host:port,.../collection")``: the same API on a Typesense cluster
-  (``pip install 'newsearch[typesense]'``; the key from ``NEWSEARCH_API_KEY``).
+  (``pip install 'newsearch[typesense]'``; the key from ``NEWSEARCH_API_KEY``), a ``RemoteIndex``.
 
 Heavy modules (Whoosh, NLTK, bs4) load on first use, so ``import search`` stays cheap.
 """
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .index.update import Skip, UpdateSummary
     from .present.results import Hit, Results, Snippet
     from .reading.articles import Article, load_article
+    from .remote.index import RemoteIndex
 
 __version__ = "0.1.0"
 
@@ -51,11 +52,11 @@ _LAZY = {
     "open_index": "api", "Index": "api", "IndexStats": "api",
     "Results": "present.results", "Hit": "present.results", "Snippet": "present.results",
     "Article": "reading.articles", "load_article": "reading.articles",
-    "UpdateSummary": "index.update", "Skip": "index.update",
+    "UpdateSummary": "index.update", "Skip": "index.update", "RemoteIndex": "remote.index",
 }
 
 __all__ = [
-    "open_index", "Index", "IndexStats", "Results", "Hit", "Snippet", "Article", "load_article",
+    "open_index", "Index", "RemoteIndex", "IndexStats", "Results", "Hit", "Snippet", "Article", "load_article",
     "UpdateSummary", "Skip", "SearchError", "QueryError", "IndexNotFoundError", "IndexLockedError",
     "IndexDamagedError", "IndexUnsafeError", "IndexWriteError", "ArticleError", "EngineError",
     "UnsupportedQueryError", "__version__",

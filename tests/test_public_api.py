@@ -30,7 +30,7 @@ def test_every_public_name_resolves_and_is_documented() -> None:
 
 
 def test_public_methods_are_documented() -> None:
-    for cls in (search.Index, search.Results, search.Hit, search.Snippet, search.IndexStats, search.UpdateSummary):
+    for cls in (search.Index, search.RemoteIndex, search.Results, search.Hit, search.Snippet, search.IndexStats, search.UpdateSummary):
         for name, member in vars(cls).items():
             if not name.startswith("_") and (callable(member) or isinstance(member, property)):
                 assert (member.__doc__ or "").strip(), f"{cls.__name__}.{name} has no docstring"

@@ -286,9 +286,21 @@ def require_filters(parsed: wq.Query) -> wq.Query:
     topic: wq.Query | None = None
     if words:
         topic = words[0] if len(words) == 1 else wq.Or(words, boost=parsed.boost, scale=getattr(parsed, "scale", None))
-    required = [q for q in (topic, *filters) if q is not None]
+    # Filters on one field are alternatives: the parser flattens `fire (source:a OR source:b)`
+    # into one OR, and an article has one source, so requiring both would find nothing.
+    by_field: dict[str, list[wq.Query]] = {}
+    for clause in filters:
+        by_field.setdefault(_filter_field(clause), []).append(clause)
+    grouped = [group[0] if len(group) == 1 else wq.Or(group) for group in by_field.values()]
+    required = [q for q in (topic, *grouped) if q is not None]
     base = required[0] if len(required) == 1 else (wq.And(required) if required else wq.Every())
     return wq.AndNot(base, wq.Or(exclusions)) if exclusions else base
+
+
+def _filter_field(clause: wq.Query) -> str:
+    """The field a filter clause is on ("" for a group over several)."""
+    names = {getattr(leaf, "fieldname", "") for leaf in ([clause] if clause.is_leaf() else clause.leaves())}
+    return names.pop() if len(names) == 1 else ""
 
 
 def _check_fields(parsed: wq.Query, schema: Any, text: str) -> None:

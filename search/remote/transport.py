@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from search.errors import EngineError
 from search.remote.location import EngineLocation
+
+_T = TypeVar("_T")
 
 # Seconds a node may take to answer before the client tries the next one.
 CONNECT_TIMEOUT = 5.0
@@ -26,6 +28,15 @@ IMPORT_BATCH = 500
 
 class _Unanswered(EngineError):
     """No node gave an answer (down, unreachable, no leader to take a write): worth a retry."""
+
+
+class _NotFound(EngineError):
+    """A node does not have the collection: none made, or a node that just rejoined and is still
+    loading (another node may have it: worth a retry on a read)."""
+
+
+# How long a read tries the other nodes when one fails or lacks the collection.
+READ_WAIT = 3.0
 
 
 def _client_module() -> Any:
@@ -66,7 +77,7 @@ class TypesenseTransport:
             raise EngineError(f"{self.location}: the cluster refused the API key while {doing}; "
                               "set NEWSEARCH_API_KEY to its key") from None
         except errors.ObjectNotFound as error:
-            raise EngineError(f"{self.location}: {doing}: not found ({_message(error)}); "
+            raise _NotFound(f"{self.location}: {doing}: not found ({_message(error)}); "
                               "index a corpus first: newsearch index CORPUS --engine URL") from None
         except (errors.RequestMalformed, errors.ObjectUnprocessable, errors.InvalidParameter) as error:
             raise EngineError(f"{self.location}: the cluster refused {doing}: {_message(error)}") from None
@@ -85,32 +96,50 @@ class TypesenseTransport:
             return bool(self.client.operations.is_healthy())
 
     def resolve(self, name: str) -> str | None:
-        """The collection the alias ``name`` points to, or None when there is no such alias."""
+        """The collection the alias ``name`` points to, or None when no node has the alias (each
+        is asked in turn: one that just rejoined may not have loaded it yet)."""
         with self.errors(f"looking up {name!r}"):
-            try:
-                return str(self.client.aliases[name].retrieve()["collection_name"])
-            except self._errors.ObjectNotFound:
-                return None
+            for _node in self.location.nodes:
+                try:
+                    return str(self.client.aliases[name].retrieve()["collection_name"])
+                except self._errors.ObjectNotFound:
+                    continue
+            return None
 
     def collection_info(self, collection: str) -> dict[str, Any]:
         """What the cluster says of a collection (its document count, its creation time)."""
-        with self.errors(f"reading collection {collection!r}"):
-            return dict(self.client.collections[collection].retrieve())
+        return self._read(f"reading collection {collection!r}",
+                          lambda: dict(self.client.collections[collection].retrieve()))
 
     def search(self, collection: str, params: dict[str, Any]) -> dict[str, Any]:
         """One search request."""
-        with self.errors(f"a search of {collection!r}"):
-            return dict(self.client.collections[collection].documents.search(params))
+        return self._read(f"a search of {collection!r}",
+                          lambda: dict(self.client.collections[collection].documents.search(params)))
 
     def multi_search(self, collection: str, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Several searches in one request; a failed one raises."""
-        with self.errors(f"a search of {collection!r}"):
+        def perform() -> list[dict[str, Any]]:
             answer = self.client.multi_search.perform({"searches": searches}, {"collection": collection})
-        results = [dict(result) for result in answer["results"]]
-        for result in results:
-            if "error" in result:
-                raise EngineError(f"{self.location}: the cluster refused a search: {result['error']}")
-        return results
+            results = [dict(result) for result in answer["results"]]
+            for result in results:
+                if "error" in result:
+                    kind = _NotFound if int(result.get("code", 0)) == 404 else EngineError
+                    raise kind(f"{self.location}: the cluster refused a search: {result['error']}")
+            return results
+        return self._read(f"a search of {collection!r}", perform)
+
+    def _read(self, doing: str, request: Callable[[], _T]) -> _T:
+        """Run a read; when a node fails or lacks the collection, the client's next node tries
+        it again, for up to ``READ_WAIT`` seconds."""
+        deadline = time.monotonic() + READ_WAIT
+        while True:
+            try:
+                with self.errors(doing):
+                    return request()
+            except (_Unanswered, _NotFound):
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
 
     def retrieve(self, collection: str, document_id: str) -> dict[str, Any] | None:
         """One document by the engine's id, or None."""

@@ -72,6 +72,14 @@ def test_filters_and_exclusions_become_required_words_stay_optional() -> None:
     assert require_filters(words_only) == words_only
 
 
+def test_filters_on_one_field_are_alternatives(sample_index: search.Index) -> None:
+    either = sample_index.search("fire (source:valleycourier OR source:globewire)", limit=50)
+    one = sample_index.search("fire source:valleycourier", limit=50).total
+    other = sample_index.search("fire source:globewire", limit=50).total
+    assert one and other and either.total == one + other
+    assert sample_index.search("fire source:valleycourier source:globewire").total == either.total
+
+
 @pytest.mark.parametrize(("typed", "read"), [
     ("Title:fire", "title:fire"), ("DATE:2026 TAG:strike", "date:2026 tag:strike"),
     ("(Source:x OR -Tags:y)", "(source:x OR -tags:y)"),
