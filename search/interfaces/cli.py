@@ -147,6 +147,7 @@ def cli(ctx: click.Context) -> None:
     newsearch index corpus/          build or update the index
     newsearch search 'ice "new york"' search it
     newsearch                        open the interactive prompt (on a terminal)
+    newsearch help query             the query language (help: all topics)
     """
     if ctx.invoked_subcommand is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
@@ -383,6 +384,30 @@ def repl(index_dir: Path = Path("index"), engine: str | None = None, color: str 
     engine = engine or os.environ.get("NEWSEARCH_ENGINE")  # a bare `newsearch` invokes this without click's envvar
     with friendly_errors():
         run_repl(location(index_dir, engine), color=color)
+
+
+@cli.command("help")
+@click.argument("topic", required=False)
+def help_command(topic: str | None) -> None:
+    """Show a help topic: query, dates, output, engine, completion (none: the list)."""
+    from search.interfaces.topics import TOPICS, topic_list
+    if topic is None:
+        click.echo(topic_list())
+        return
+    matches = [name for name in TOPICS if name.startswith(topic.lower())]
+    if len(matches) != 1:
+        raise CliError(f"no help topic {topic!r}; topics are {', '.join(TOPICS)}")
+    click.echo(TOPICS[matches[0]][1], nl=False)
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (see `newsearch help completion`)."""
+    from click.shell_completion import get_completion_class
+    complete = get_completion_class(shell)
+    assert complete is not None  # click has all three
+    click.echo(complete(cli, {}, "newsearch", "_NEWSEARCH_COMPLETE").source())
 
 
 def main() -> None:

@@ -197,10 +197,18 @@ class RemoteIndex:
     def add(self, article: Article, *, wait: float = 5.0) -> None:
         """Add an article a program made (replacing any with the same id)."""
         self.transport.upsert(self.collection(), [documents.article_document(article, article.id, 0, -1, "")])
+        self._settle()
 
     def delete(self, article_id: str, *, wait: float = 5.0) -> bool:
         """Delete the article with this id; True if there was one."""
-        return self.transport.delete(self.collection(), [documents.document_id(article_id)]) > 0
+        deleted = self.transport.delete(self.collection(), [documents.document_id(article_id)]) > 0
+        self._settle()
+        return deleted
+
+    def _settle(self) -> None:
+        """Until every node has the writes just made, so that the next search sees them."""
+        from search.remote.update import remember
+        remember(self.transport, self.location, str(self.meta().get("corpus", "")))
 
 
 class _Marked:

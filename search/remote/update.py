@@ -108,7 +108,7 @@ def update_remote(index: RemoteIndex, corpus: Path, *, rebuild: bool = False, in
         transport.point_alias(location.collection, collection)
         if current is not None:
             transport.drop_collection(current)
-    _remember(transport, location, corpus)
+    remember(transport, location, corpus)
     summary.skipped = _name_final_winners(summary.skipped)
     summary.total = int(transport.collection_info(collection).get("num_documents", 0))
     summary.seconds = round(time.perf_counter() - started, 3)
@@ -156,8 +156,9 @@ def _read(jobs: list[tuple[str, str, str, str | None]], progress: ProgressCallba
         yield from finished(map(_analysed, jobs))
 
 
-def _remember(transport: TypesenseTransport, location: EngineLocation, corpus: Path) -> None:
-    """Note the corpus folder and the time, for ``stats`` and the next update."""
+def remember(transport: TypesenseTransport, location: EngineLocation, corpus: Path | str) -> None:
+    """Note the corpus folder and the time, for ``stats`` and the next update, and wait until
+    every node has the note: then every node has every write made before it."""
     meta = location.collection + "__meta"
     if transport.resolve(meta) is None and not transport.has_collection(meta):
         transport.create_collection({"name": meta, "fields": [{"name": "corpus", "type": "string"}]})

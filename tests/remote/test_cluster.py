@@ -185,3 +185,46 @@ def test_a_missing_index_says_how_to_build_one(cluster: Cluster) -> None:
 def test_the_engine_can_be_named_in_the_environment(shared: Cluster) -> None:
     found = newsearch("search", "levee", "--json", env={"NEWSEARCH_ENGINE": shared.url})
     assert json.loads(found.stdout)["total"] >= 1
+
+
+def test_add_get_and_delete_through_the_api(cluster: Cluster, tmp_path: Path) -> None:
+    written = tmp_path / "made.md"
+    written.write_text(article_text("Program made", "<p>A quokkaberry harvest.</p>", link="https://x.example/made",
+                                    date="2026-11-30"), encoding="utf-8")
+    article = search.load_article(written)
+    with search.open_index(cluster.url, create=True) as index:
+        index.add(article)
+        found = index.search("quokkaberry")
+        assert [hit.id for hit in found.hits] == ["https://x.example/made"]
+        got = index.get("https://x.example/made")
+        assert got is not None and got.title == "Program made" and "quokkaberry" in got.body
+        assert index.delete("https://x.example/made") is True
+        assert index.delete("https://x.example/made") is False
+        assert index.get("https://x.example/made") is None
+
+
+def test_watch_sends_new_articles_to_the_engine(cluster: Cluster, tmp_path: Path) -> None:
+    import time
+
+    corpus = tmp_path / "watched"
+    corpus.mkdir()
+    (corpus / "first.md").write_text(article_text("First", "<p>Opening day.</p>"), encoding="utf-8")
+    watcher = subprocess.Popen([sys.executable, "-m", "search", "index", str(corpus), "--engine", cluster.url,
+                                "--watch", "--interval", "0.3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "NO_COLOR": "1"})
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if hits(cluster.url, "opening"):
+                    break
+            except search.IndexNotFoundError:
+                pass
+            time.sleep(0.2)
+        (corpus / "second.md").write_text(article_text("Second", "<p>The vorpalwood arrived.</p>"), encoding="utf-8")
+        while time.monotonic() < deadline and not hits(cluster.url, "vorpalwood"):
+            time.sleep(0.2)
+        assert hits(cluster.url, "vorpalwood") == ["second.md"]
+    finally:
+        watcher.terminate()
+        watcher.communicate(timeout=30)
