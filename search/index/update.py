@@ -497,17 +497,22 @@ def watch_corpus(
     include_drafts: bool = False,
     wait: float = 5.0,
     should_stop: Callable[[], bool] = lambda: False,
+    events: bool = True,
+    on_fallback: Callable[[str], None] | None = None,
 ) -> None:
-    """Update the index now and then every ``interval`` seconds until ``should_stop()``.
+    """Update the index now, then after each batch of changes to the corpus until
+    ``should_stop()``: the kernel's file events, or a scan every ``interval`` seconds where
+    there are none or ``events`` is False (``index.watching``).
 
     Each pass is one ordinary incremental update, so an interrupted pass (Ctrl-C) cancels its
     uncommitted batch and leaves the last committed state in place.
     """
-    while not should_stop():
+    from search.index.watching import corpus_changes
+
+    on_update(update_index(index_dir, corpus, include_drafts=include_drafts, wait=wait))
+    for _how in corpus_changes(corpus, interval=interval, should_stop=should_stop, events=events,
+                               on_fallback=on_fallback, ignored=index_dir):
         on_update(update_index(index_dir, corpus, include_drafts=include_drafts, wait=wait))
-        deadline = time.monotonic() + interval
-        while not should_stop() and time.monotonic() < deadline:
-            time.sleep(min(0.2, interval))
 
 
 def add_articles(ix: Any, articles: Iterable[Article]) -> int:

@@ -165,11 +165,13 @@ def cli(ctx: click.Context) -> None:
 @click.option("--strict", is_flag=True, help="Exit 2 when any file was skipped.")
 @click.option("--watch", is_flag=True, help="Keep running and index new articles as they land (Ctrl-C stops).")
 @click.option("--interval", type=click.FloatRange(0.1), default=10.0, show_default=True,
-              help="Seconds between checks with --watch.")
+              help="Seconds between scans with --watch when there are no file events (or with --poll).")
+@click.option("--poll", is_flag=True, help="With --watch, scan every --interval seconds instead of using "
+                                            "file events (network drives send none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no per-file warnings.")
 def index(corpus: Path | None, index_dir: Path, engine: str | None, rebuild: bool, drafts: bool, wait: float,
-          strict: bool, watch: bool, interval: float, as_json: bool, quiet: bool) -> None:
+          strict: bool, watch: bool, interval: float, poll: bool, as_json: bool, quiet: bool) -> None:
     """Index the articles in CORPUS (default: the folder the index was built from, or corpus/).
 
     Incremental: only new, changed and removed files are processed. Skipped files are listed
@@ -177,7 +179,7 @@ def index(corpus: Path | None, index_dir: Path, engine: str | None, rebuild: boo
     """
     if engine:
         _index_remote(corpus, location(index_dir, engine), rebuild=rebuild, drafts=drafts, strict=strict,
-                      watch=watch, interval=interval, as_json=as_json, quiet=quiet)
+                      watch=watch, interval=interval, poll=poll, as_json=as_json, quiet=quiet)
         return
     from search.index.update import update_index, watch_corpus
     folder = _corpus_folder(corpus, index_dir)
@@ -187,17 +189,27 @@ def index(corpus: Path | None, index_dir: Path, engine: str | None, rebuild: boo
     if strict and summary.skipped:
         raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
     if watch:
-        click.echo(f"watching {display.clean(str(folder))} every {interval:g} s; Ctrl-C stops", err=True)
+        _say_watching(folder, interval, poll)
         try:
             with friendly_errors(), write_errors(index_dir):
-                watch_corpus(index_dir, folder, interval=interval, include_drafts=drafts, wait=wait,
-                             on_update=lambda s: _report(s, as_json=as_json, quiet=quiet, only_changes=True))
+                watch_corpus(index_dir, folder, interval=interval, include_drafts=drafts, wait=wait, events=not poll,
+                             on_update=lambda s: _report(s, as_json=as_json, quiet=quiet, only_changes=True),
+                             on_fallback=_say_fallback)
         except KeyboardInterrupt:
             click.echo("stopped; the index holds the last committed batch", err=True)
 
 
+def _say_watching(folder: Path, interval: float, poll: bool) -> None:
+    how = f"every {interval:g} s" if poll else "for new and changed files"
+    click.echo(f"watching {display.clean(str(folder))} {how}; Ctrl-C stops", err=True)
+
+
+def _say_fallback(reason: str) -> None:
+    click.echo(f"newsearch: {display.clean(reason)}", err=True)
+
+
 def _index_remote(corpus: Path | None, where: str | Path, *, rebuild: bool, drafts: bool, strict: bool,
-                  watch: bool, interval: float, as_json: bool, quiet: bool) -> None:
+                  watch: bool, interval: float, poll: bool, as_json: bool, quiet: bool) -> None:
     """``newsearch index --engine URL``: the same reading and summary, sent to the engine."""
     import search
     with friendly_errors():
@@ -214,11 +226,10 @@ def _index_remote(corpus: Path | None, where: str | Path, *, rebuild: bool, draf
     if strict and summary.skipped:
         raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
     if watch:
-        import time
-        click.echo(f"watching {display.clean(str(folder))} every {interval:g} s; Ctrl-C stops", err=True)
+        from search.index.watching import corpus_changes
+        _say_watching(folder, interval, poll)
         try:
-            while True:
-                time.sleep(interval)
+            for _how in corpus_changes(folder, interval=interval, events=not poll, on_fallback=_say_fallback):
                 with friendly_errors():
                     _report(ix.update(folder, include_drafts=drafts), as_json=as_json, quiet=quiet, only_changes=True)
         except KeyboardInterrupt:
