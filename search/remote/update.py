@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -47,7 +48,9 @@ def ensure_index(transport: TypesenseTransport, location: EngineLocation) -> str
 
 
 def _new_collection(transport: TypesenseTransport, location: EngineLocation) -> str:
-    name = f"{location.collection}__{time.strftime('%Y%m%dT%H%M%S')}_{os.getpid()}"
+    # The time for people reading the cluster's list; the random part so that two collections
+    # made in one second (open_index(create=True), then a rebuild) never share a name.
+    name = f"{location.collection}__{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:8]}"
     transport.create_collection(documents.collection_schema(name))
     return name
 
@@ -106,7 +109,7 @@ def update_remote(index: RemoteIndex, corpus: Path, *, rebuild: bool = False, in
         transport.upsert_partial(collection, rechecked)
     if building:
         transport.point_alias(location.collection, collection)
-        if current is not None:
+        if current is not None and current != collection:
             transport.drop_collection(current)
     remember(transport, location, corpus)
     summary.skipped = _name_final_winners(summary.skipped)

@@ -228,3 +228,12 @@ def test_watch_sends_new_articles_to_the_engine(cluster: Cluster, tmp_path: Path
     finally:
         watcher.terminate()
         watcher.communicate(timeout=30)
+
+
+def test_a_rebuild_right_after_creating_keeps_the_index(cluster: Cluster, corpus: Path) -> None:
+    """Regression: the collection made by create=True and the rebuild's were named from the same
+    second and process, so the rebuild dropped the collection it had just filled."""
+    with search.open_index(cluster.url, create=True) as index:
+        summary = index.update(corpus, rebuild=True)
+        assert summary.total == 50
+        assert index.search("levee").total >= 1
