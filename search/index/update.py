@@ -491,27 +491,21 @@ def _count_article(writer: Any, key: str, held: dict[str, IndexedFile], summary:
 def watch_corpus(
     index_dir: Path,
     corpus: Path,
+    changes: Iterable[str],
     *,
-    interval: float = 10.0,
     on_update: Callable[[UpdateSummary], None],
     include_drafts: bool = False,
     wait: float = 5.0,
-    should_stop: Callable[[], bool] = lambda: False,
-    events: bool = True,
-    on_fallback: Callable[[str], None] | None = None,
 ) -> None:
-    """Update the index now, then after each batch of changes to the corpus until
-    ``should_stop()``: the kernel's file events, or a scan every ``interval`` seconds where
-    there are none or ``events`` is False (``index.watching``).
+    """Update the index after each batch of ``changes`` to the corpus until they end:
+    ``index.watching.start_watching``, the kernel's file events or a scan every few seconds.
 
-    Each pass is one ordinary incremental update, so an interrupted pass (Ctrl-C) cancels its
-    uncommitted batch and leaves the last committed state in place.
+    Start the watch before the update that brings the index up to date, so that nothing
+    written while it runs is missed. Each pass is one ordinary incremental update, so an
+    interrupted pass (Ctrl-C) cancels its uncommitted batch and leaves the last committed
+    state in place.
     """
-    from search.index.watching import corpus_changes
-
-    on_update(update_index(index_dir, corpus, include_drafts=include_drafts, wait=wait))
-    for _how in corpus_changes(corpus, interval=interval, should_stop=should_stop, events=events,
-                               on_fallback=on_fallback, ignored=index_dir):
+    for _how in changes:
         on_update(update_index(index_dir, corpus, include_drafts=include_drafts, wait=wait))
 
 

@@ -11,7 +11,7 @@ import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
@@ -183,20 +183,31 @@ def index(corpus: Path | None, index_dir: Path, engine: str | None, rebuild: boo
         return
     from search.index.update import update_index, watch_corpus
     folder = _corpus_folder(corpus, index_dir)
-    with friendly_errors(), write_errors(index_dir), _progress_bar(as_json) as progress:
-        summary = update_index(index_dir, folder, rebuild=rebuild, include_drafts=drafts, wait=wait, progress=progress)
-    _report(summary, as_json=as_json, quiet=quiet)
-    if strict and summary.skipped:
-        raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
-    if watch:
-        _say_watching(folder, interval, poll)
-        try:
-            with friendly_errors(), write_errors(index_dir):
-                watch_corpus(index_dir, folder, interval=interval, include_drafts=drafts, wait=wait, events=not poll,
-                             on_update=lambda s: _report(s, as_json=as_json, quiet=quiet, only_changes=True),
-                             on_fallback=_say_fallback)
-        except KeyboardInterrupt:
-            click.echo("stopped; the index holds the last committed batch", err=True)
+    with _watching(folder, interval, poll, ignored=index_dir) if watch else nullcontext() as changes:
+        with friendly_errors(), write_errors(index_dir), _progress_bar(as_json) as progress:
+            summary = update_index(index_dir, folder, rebuild=rebuild, include_drafts=drafts, wait=wait, progress=progress)
+        _report(summary, as_json=as_json, quiet=quiet)
+        if strict and summary.skipped:
+            raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
+        if changes is not None:
+            _say_watching(folder, interval, poll)
+            try:
+                with friendly_errors(), write_errors(index_dir):
+                    watch_corpus(index_dir, folder, changes, include_drafts=drafts, wait=wait,
+                                 on_update=lambda s: _report(s, as_json=as_json, quiet=quiet, only_changes=True))
+            except KeyboardInterrupt:
+                click.echo("stopped; the index holds the last committed batch", err=True)
+
+
+@contextmanager
+def _watching(folder: Path, interval: float, poll: bool, ignored: Path | None = None) -> Iterator[Iterator[str]]:
+    """The corpus's changes, watched from before the first update so that none falls between."""
+    from search.index.watching import start_watching
+    changes = start_watching(folder, interval=interval, events=not poll, on_fallback=_say_fallback, ignored=ignored)
+    try:
+        yield changes
+    finally:
+        changes.close()
 
 
 def _say_watching(folder: Path, interval: float, poll: bool) -> None:
@@ -220,20 +231,20 @@ def _index_remote(corpus: Path | None, where: str | Path, *, rebuild: bool, draf
     folder = corpus or Path(remembered or "corpus")
     if not folder.is_dir():
         raise CliError(f"{folder}: no such folder; give the folder of article files to index")
-    with friendly_errors(), _progress_bar(as_json) as progress:
-        summary = ix.update(folder, rebuild=rebuild, include_drafts=drafts, progress=progress)
-    _report(summary, as_json=as_json, quiet=quiet)
-    if strict and summary.skipped:
-        raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
-    if watch:
-        from search.index.watching import corpus_changes
-        _say_watching(folder, interval, poll)
-        try:
-            for _how in corpus_changes(folder, interval=interval, events=not poll, on_fallback=_say_fallback):
-                with friendly_errors():
-                    _report(ix.update(folder, include_drafts=drafts), as_json=as_json, quiet=quiet, only_changes=True)
-        except KeyboardInterrupt:
-            click.echo("stopped; the engine holds every batch sent", err=True)
+    with _watching(folder, interval, poll) if watch else nullcontext() as changes:
+        with friendly_errors(), _progress_bar(as_json) as progress:
+            summary = ix.update(folder, rebuild=rebuild, include_drafts=drafts, progress=progress)
+        _report(summary, as_json=as_json, quiet=quiet)
+        if strict and summary.skipped:
+            raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
+        if changes is not None:
+            _say_watching(folder, interval, poll)
+            try:
+                for _how in changes:
+                    with friendly_errors():
+                        _report(ix.update(folder, include_drafts=drafts), as_json=as_json, quiet=quiet, only_changes=True)
+            except KeyboardInterrupt:
+                click.echo("stopped; the engine holds every batch sent", err=True)
 
 
 def _corpus_folder(corpus: Path | None, index_dir: Path) -> Path:

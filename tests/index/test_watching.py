@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import search
-from search.index.watching import corpus_changes, is_article_change
+from search.index.watching import corpus_changes, is_article_change, start_watching
 from tests.conftest import article_text
 
 
@@ -59,9 +59,9 @@ def test_an_event_comes_for_a_new_article_long_before_the_interval(tmp_path: Pat
         (tmp_path / "notes.json").write_text("{}")
         (tmp_path / "draft.md.part").write_text("x")
         time.sleep(1.0)
-        assert seen == []  # neither can be an article
+        assert seen == ["started"]  # neither can be an article
         (tmp_path / "new.md").write_text(article_text("New"))
-        assert wait_for(lambda: seen == ["events"])
+        assert wait_for(lambda: seen == ["started", "events"])
     finally:
         stop.set()
         thread.join(timeout=10)
@@ -75,7 +75,7 @@ def test_a_burst_of_files_is_one_batch(tmp_path: Path) -> None:
             (tmp_path / f"story-{number}.md").write_text(article_text(f"Story {number}"))
         assert wait_for(lambda: bool(seen))
         time.sleep(1.5)
-        assert len(seen) <= 2  # at most BATCH_MS split it once
+        assert len(seen) <= 3  # started, then at most BATCH_MS split it once
     finally:
         stop.set()
         thread.join(timeout=10)
@@ -90,18 +90,29 @@ def test_without_watchfiles_it_polls_and_says_why(tmp_path: Path, monkeypatch: p
     finally:
         stop.set()
         thread.join(timeout=10)
-    assert set(seen) == {"poll"}
+    assert seen[0] == "started" and set(seen[1:]) == {"poll"}
     assert reasons and "watchfiles" in reasons[0]
 
 
 def test_poll_asks_for_polling(tmp_path: Path) -> None:
     seen, stop, thread = collect(tmp_path, interval=0.2, events=False)
     try:
-        assert wait_for(lambda: len(seen) >= 2)
+        assert wait_for(lambda: len(seen) >= 3)
     finally:
         stop.set()
         thread.join(timeout=10)
-    assert set(seen) == {"poll"}
+    assert seen[0] == "started" and set(seen[1:]) == {"poll"}
+
+
+def test_a_file_written_once_watching_started_is_the_next_change(tmp_path: Path) -> None:
+    # The caller updates after start_watching returns; what lands meanwhile must not be lost.
+    deadline = time.monotonic() + 20
+    changes = start_watching(tmp_path, interval=600.0, should_stop=lambda: time.monotonic() > deadline)
+    try:
+        (tmp_path / "early.md").write_text(article_text("Early"))
+        assert next(changes, "stopped: the change was missed") == "events"
+    finally:
+        changes.close()
 
 
 def test_the_cli_watch_makes_a_new_article_searchable_without_waiting_for_the_interval(
@@ -114,7 +125,6 @@ def test_the_cli_watch_makes_a_new_article_searchable_without_waiting_for_the_in
     threading.Thread(target=lambda: [lines.put(line) for line in watcher.stdout], daemon=True).start()  # type: ignore[union-attr]
     try:
         assert "6 added" in lines.get(timeout=60)
-        time.sleep(0.5)
         written = time.monotonic()
         (tiny_corpus / "fresh.md").write_text(article_text("Fresh story", "<p>A bolide was seen.</p>"))
         assert "1 added" in lines.get(timeout=60)  # an event: the 600 s interval is far off

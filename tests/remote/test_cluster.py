@@ -222,12 +222,14 @@ def test_watch_sends_new_articles_to_the_engine(cluster: Cluster, tmp_path: Path
                 pass
             time.sleep(0.2)
         (corpus / "second.md").write_text(article_text("Second", "<p>The vorpalwood arrived.</p>"), encoding="utf-8")
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not hits(cluster.url, "vorpalwood"):
             time.sleep(0.2)
-        assert hits(cluster.url, "vorpalwood") == ["second.md"]
+        found = hits(cluster.url, "vorpalwood")
     finally:
         watcher.terminate()
-        watcher.communicate(timeout=30)
+        _out, errors = watcher.communicate(timeout=30)
+    assert found == ["second.md"], errors
 
 
 def test_a_rebuild_right_after_creating_keeps_the_index(cluster: Cluster, corpus: Path) -> None:
