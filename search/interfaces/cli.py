@@ -1,7 +1,7 @@
 """The ``newsearch`` command: a thin click layer over the ``search`` API.
 
-Commands: ``index``, ``search``, ``related``, ``show``, ``stats`` and ``repl`` (also what a bare
-``newsearch`` opens on a terminal). Each opens the index, calls one library method, and prints
+Commands: ``index``, ``search``, ``related``, ``show``, ``stats``, ``serve`` (the search page,
+``search.interfaces.web``) and ``repl`` (also what a bare ``newsearch`` opens on a terminal). Each opens the index, calls one library method, and prints
 with ``display``. Exit status, decided in one place (``main``): 0 success, 1 a search found
 nothing, 2 a usage or input error. Results go to stdout, diagnostics to stderr.
 """
@@ -406,6 +406,110 @@ def repl(index_dir: Path = Path("index"), engine: str | None = None, color: str 
     engine = engine or os.environ.get("NEWSEARCH_ENGINE")  # a bare `newsearch` invokes this without click's envvar
     with friendly_errors():
         run_repl(location(index_dir, engine), color=color)
+
+
+@cli.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback lets others read the index (no authentication).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (each opens the index; more use more cores).")
+@click.option("--watch", is_flag=True, help="Also keep the index up to date with its corpus folder while serving.")
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --watch: the folder to watch (default: the one the index was built from).")
+def serve(index_dir: Path, engine: str | None, host: str, port: int, workers: int, watch: bool,
+          corpus: Path | None) -> None:
+    """Serve the search page and its JSON API at http://HOST:PORT/ (Ctrl-C stops).
+
+    \b
+    /?q=QUERY&page=N&sort=newest&since=2026-01&source=...   the page (works without JavaScript)
+    /api/search?q=QUERY   the JSON of `newsearch search --json --facets`
+    /api/article/ID  /api/related/ID   as `newsearch show --json`, `newsearch related --json`
+    """
+    uvicorn, web = _web_modules()
+    where = location(index_dir, engine)
+    ix = open_existing(where)
+    if watch and engine:
+        raise CliError("--watch keeps a local index folder up to date; with --engine run `newsearch index --watch`")
+    _check_port(host, port)
+    if not _loopback(host):
+        click.echo(f"newsearch: listening on {display.clean(host)}: there is no authentication, anyone who can "
+                   "reach it can read the index", err=True)
+    if watch:
+        _watch_in_background(index_dir, _corpus_folder(corpus, index_dir))
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"serving http://{display.clean(shown_host)}:{port}/ (Ctrl-C stops)", err=True)
+    if workers == 1:
+        uvicorn.run(web.create_app(ix), host=host, port=port, log_level="warning", access_log=False)
+    else:
+        # uvicorn starts each worker from an import string; the worker reads the index's place from the environment.
+        os.environ[web.ENVIRONMENT_INDEX] = str(where)
+        uvicorn.run("search.interfaces.web:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning", access_log=False)
+
+
+def _web_modules() -> tuple[Any, Any]:
+    """uvicorn and the web package, or a one-line error naming the extra to install."""
+    try:
+        import uvicorn
+
+        from search.interfaces import web
+    except ImportError:
+        raise CliError("newsearch serve needs the web extra: pip install 'newsearch[web]'") from None
+    return uvicorn, web
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def _check_port(host: str, port: int) -> None:
+    """A port already in use as one line now, not uvicorn's log lines after start-up."""
+    import socket
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            fix = "choose another --port" if error.errno == errno.EADDRINUSE else "check --host"
+            raise CliError(f"cannot listen on {host}:{port}: {error.strerror or error}; {fix}") from None
+
+
+# Seconds between scans where the folder sends no file events (``newsearch index``'s default).
+WATCH_INTERVAL = 10.0
+
+
+def _watch_in_background(index_dir: Path, folder: Path) -> None:
+    """Keep the index up to date with ``folder`` from a daemon thread while the server runs.
+
+    The watch starts before the first update, as ``newsearch index --watch`` does, so a file
+    written during that update is the next change; searches pick up each commit by themselves.
+    """
+    import threading
+    from search.index.update import update_index, watch_corpus
+    from search.index.watching import start_watching
+    changes = start_watching(folder, interval=WATCH_INTERVAL, on_fallback=_say_fallback, ignored=index_dir)
+
+    def keep_up() -> None:
+        try:
+            _report(update_index(index_dir, folder), as_json=False, quiet=False, only_changes=True)
+            watch_corpus(index_dir, folder, changes,
+                         on_update=lambda s: _report(s, as_json=False, quiet=False, only_changes=True))
+        except (SearchError, OSError) as error:
+            click.echo(display.error_line(f"--watch stopped: {error}"), err=True)
+        finally:
+            changes.close()
+
+    threading.Thread(target=keep_up, name="newsearch-watch", daemon=True).start()
+    _say_watching(folder, WATCH_INTERVAL, False)
 
 
 @cli.command("help")
