@@ -1,6 +1,10 @@
-"""A tiny web search page for a newsearch index, on Python's http.server.
+"""A tiny web search page for a newsearch index, on Python's http.server alone.
 
     python examples/web_search.py --index index [--host 127.0.0.1] [--port 8000]
+
+The full search page (results as you type, facets, dates, article view, a JSON API) is
+``newsearch serve`` (``search/interfaces/web``, the ``web`` extra); this example shows how
+little the public API needs, with nothing but the standard library.
 
 - ``GET /?q=QUERY&page=N``: an HTML page with a search form and highlighted results.
 - ``GET /search?q=QUERY&page=N``: the same page of results as JSON (``Results.to_dict()``).

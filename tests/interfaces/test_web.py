@@ -11,6 +11,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -178,3 +180,36 @@ def test_serve_on_a_taken_port_is_one_line_exit_two(web_index: Path) -> None:
         port = taken.getsockname()[1]
         result = run_serve("--index", str(web_index), "--port", str(port))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "choose another --port" in result.stderr
+
+
+def test_serve_watch_indexes_new_articles_and_warns_off_loopback(tmp_path: Path) -> None:
+    """``--watch`` keeps the served index up to date; a non-loopback ``--host`` is warned about."""
+    from search.index.update import update_index
+    from tests.conftest import article_text, write_tiny_corpus
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    update_index(tmp_path / "index", corpus)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "search", "serve", "--index", str(tmp_path / "index"),
+                                "--watch", "--host", "0.0.0.0", "--port", str(port)],
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        warning = process.stderr.readline()
+        assert "no authentication" in warning and warning.startswith("newsearch: listening on 0.0.0.0")
+        (corpus / "new.md").write_text(article_text("Zeppelin lands downtown", "<p>A zeppelin landed.</p>"))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                        f"http://127.0.0.1:{port}/api/search?q=zeppelin", timeout=2) as response:
+                    if json.load(response)["total"] == 1:
+                        break
+            except OSError:
+                pass  # not listening yet
+            assert process.poll() is None and time.monotonic() < deadline, "the new article was not served in 30 s"
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -16,6 +16,7 @@ one worker thread, not the event loop. Errors: a parameter or query that cannot 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +40,8 @@ TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=
                         lstrip_blocks=True, undefined=StrictUndefined)
 TEMPLATES.globals.update(source_label=source_label, sorts=SORTS)
 RELATED_SHOWN = 5
+# Values listed per facet (the most frequent; months newest first): Reuters has hundreds of tags.
+FACET_VALUES_SHOWN = 10
 JSON_TYPE = "application/json"
 
 
@@ -91,8 +94,8 @@ def article_page(request: Request) -> Response:
     except search.SearchError as error:
         return _page("error.html", 503, message=str(error), params=SearchParams(q=back))
     paragraphs = [part.strip() for part in article.body.split("\n\n") if part.strip()]
-    return _page("article.html", 200, params=SearchParams(q=back), article=article, paragraphs=paragraphs, link=safe_link(article.link),
-                 back=back, back_url=SearchParams(q=back).url() if back else "/",
+    return _page("article.html", 200, params=SearchParams(q=back), article=article, paragraphs=paragraphs,
+                 link=safe_link(article.link), date=published(article.date), back=back, back_url=SearchParams(q=back).url() if back else "/",
                  related=[hit_view(hit, SearchParams(q=back)) for hit in related.hits])
 
 
@@ -171,12 +174,29 @@ def safe_link(link: str) -> str | None:
     return link if link.strip().lower().startswith(("https://", "http://")) else None
 
 
+def join_fragments(fragments: list[str]) -> str:
+    """Fragments in one line: an ellipsis between two, unless one already ends or starts with one."""
+    joined = ""
+    for fragment in fragments:
+        if joined:
+            joined += " " if joined.endswith("…") or fragment.startswith("…") else " … "
+        joined += fragment
+    return joined
+
+
+def published(moment: datetime | None) -> str:
+    """An article's date as the page shows it: the time too, unless it is midnight (a date only)."""
+    if moment is None:
+        return ""
+    return moment.strftime("%Y-%m-%d" if (moment.hour, moment.minute) == (0, 0) else "%Y-%m-%d %H:%M UTC")
+
+
 def hit_view(hit: search.Hit, params: SearchParams) -> dict[str, Any]:
     """One result as the templates show it: escaped, highlighted title and snippet, links."""
     return {
         "url": article_url(hit.id, params.q),
         "title": Markup(search.Snippet("title", hit.title or hit.path, hit.title_spans).render("html")),
-        "snippet": Markup(" … ".join(piece.render("html") for piece in hit.snippets)),
+        "snippet": Markup(join_fragments([piece.render("html") for piece in hit.snippets])),
         "date": hit.date.strftime("%Y-%m-%d") if hit.date else "",
         "source": source_label(hit.source),
         "tags": hit.tags,
@@ -189,9 +209,13 @@ def facet_views(facets: dict[str, dict[str, int]], params: SearchParams) -> list
     views = []
     for name in FILTERS:
         active = getattr(params, name)
-        values = [{"value": value, "label": source_label(value) if name == "source" else value, "count": count,
-                   "active": value == active, "url": params.url(page=1, **{name: "" if value == active else value})}
-                  for value, count in facets.get(name, {}).items()]
+        counts = facets.get(name, {})
+        shown = list(counts)[:FACET_VALUES_SHOWN]
+        if active in counts and active not in shown:
+            shown.append(active)  # the filter in force stays visible, to be lifted
+        values = [{"value": value, "label": source_label(value) if name == "source" else value,
+                   "count": counts[value], "active": value == active,
+                   "url": params.url(page=1, **{name: "" if value == active else value})} for value in shown]
         if values:
             views.append({"name": name, "values": values})
     return views

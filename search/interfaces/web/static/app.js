@@ -8,6 +8,7 @@
 (function () {
   const DEBOUNCE_MS = 250;
   const FILTERS = ["source", "tag", "month"];
+  const FACET_VALUES_SHOWN = 10; // as the server's page (pages.FACET_VALUES_SHOWN)
   const form = document.getElementById("search");
   const box = document.getElementById("q");
   if (!form || !box || !document.getElementById("content")) {
@@ -138,10 +139,13 @@
     if (link) meta.append(" · ", el("a", { href: link, rel: "noopener noreferrer" }, "original"));
     meta.append(" · ", el("a", { href: url + "#related" }, "related"));
     const snippet = el("p", { class: "snippet" });
-    hit.snippets.forEach((piece, index) => {
-      if (index) snippet.append(" … ");
+    let previous = "";
+    for (const piece of hit.snippets) {
+      // An ellipsis between fragments, unless one already ends or starts with one.
+      if (previous) snippet.append(previous.endsWith("…") || piece.text.startsWith("…") ? " " : " … ");
       snippet.append(marked(piece.text, piece.spans));
-    });
+      previous = piece.text;
+    }
     return el("li", { class: "hit" },
       el("h3", {}, el("a", { class: "title", href: url }, marked(hit.title || hit.path, hit.title_spans))),
       meta, snippet);
@@ -150,9 +154,11 @@
   function facetList(data, params) {
     const sections = [];
     for (const name of FILTERS) {
-      const values = Object.entries((data && data.facets && data.facets[name]) || {});
-      if (!values.length) continue;
+      const counts = (data && data.facets && data.facets[name]) || {};
       const active = params.get(name) || "";
+      const values = Object.entries(counts).slice(0, FACET_VALUES_SHOWN);
+      if (active in counts && !values.some(([value]) => value === active)) values.push([active, counts[active]]);
+      if (!values.length) continue;
       sections.push(el("section", { class: "facet" }, el("h2", {}, name), el("ul", {}, ...values.map(([value, count]) =>
         el("li", {}, el("a", { href: withParams(params, { [name]: value === active ? "" : value, page: 1 }),
                                "data-nav": true, class: value === active ? "active" : null,
