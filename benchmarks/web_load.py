@@ -2,10 +2,13 @@
 
     python benchmarks/web_load.py INDEX [INDEX ...] [--workers 1 2] [--connections 16]
         [--duration 20] [--threads 2] [--queries benchmarks/queries.txt] [--page api|html]
+        [--server-threads 8 40]
 
 For each index folder and each worker count, in that order: start
-``python -m search serve --index INDEX --port PORT --workers N`` (the real server, uvicorn),
-wait until it answers, warm it up (every query once), then run
+``python -m search serve --index INDEX --port PORT --workers N [--threads T]`` (the real
+server, uvicorn),
+wait until it answers, warm it up (every query once per connection, concurrently; not with
+``--cold``), then run
 
     wrk -t THREADS -c CONNECTIONS -d DURATIONs --latency -s ROTATE.lua http://127.0.0.1:PORT
 
@@ -23,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 import time
 import urllib.parse
 import urllib.request
@@ -69,15 +73,22 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], seconds: float = 
             time.sleep(0.1)
 
 
-def warm_up(base: str, paths: list[str]) -> None:
-    """Every query once, so the first measured seconds are not the searchers' start-up."""
+def warm_up(base: str, paths: list[str], connections: int) -> None:
+    """Every query once per connection, all at once: each of the server's threads has a searcher
+    of its own whose caches warm separately (a fuzzy word's first expansion on Reuters takes
+    0.7-1.2 s), so a warm-up one request at a time would leave most threads cold."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    for path in paths:
-        try:
-            with opener.open(base + path, timeout=30) as response:
-                response.read()
-        except OSError:
-            pass  # a refused query is answered with 400; wrk counts those as non-2xx
+
+    def walk(_connection: int) -> None:
+        for path in paths:
+            try:
+                with opener.open(base + path, timeout=60) as response:
+                    response.read()
+            except OSError:
+                pass  # a refused query is answered with 400; wrk counts those as non-2xx
+
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(walk, range(connections)))
 
 
 def run_wrk(base: str, script: Path, args: argparse.Namespace) -> dict[str, str]:
@@ -90,19 +101,23 @@ def run_wrk(base: str, script: Path, args: argparse.Namespace) -> dict[str, str]
         match = re.search(pattern, output)
         return match.group(1) if match else default
 
-    return {"rps": find(r"Requests/sec:\s+([\d.]+)"), "p50": find(r"(?m)^\s+50%\s+(\S+)"), "p99": find(r"(?m)^\s+99%\s+(\S+)"),
+    return {"rps": find(r"Requests/sec:\s+([\d.]+)"), "p50": find(r"(?m)^\s+50%\s+(\S+)"),
+            "p99": find(r"(?m)^\s+99%\s+(\S+)"),
             "non2xx": find(r"Non-2xx or 3xx responses:\s+(\d+)"), "requests": find(r"(\d+) requests in")}
 
 
-def measure(index: Path, workers: int, script: Path, paths: list[str], args: argparse.Namespace) -> dict[str, str]:
+def measure(index: Path, workers: int, threads: int, script: Path, paths: list[str],
+            args: argparse.Namespace) -> dict[str, str]:
     """Start the server on ``index`` with ``workers`` processes, load it, stop it."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "search", "serve", "--index", str(index), "--port", str(port),
-                                "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "search", "serve", "--index", str(index), "--port", str(port),
+               "--workers", str(workers)] + (["--threads", str(threads)] if threads else [])
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_up(base, process)
-        warm_up(base, paths)
+        if not args.cold:
+            warm_up(base, paths, args.connections)
         return run_wrk(base, script, args)
     finally:
         process.terminate()
@@ -119,19 +134,23 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--queries", type=Path, default=HERE / "queries.txt")
     parser.add_argument("--page", choices=["api", "html"], default="api")
+    parser.add_argument("--cold", action="store_true", help="no warm-up: measure from the server's start")
+    parser.add_argument("--server-threads", type=int, nargs="+", default=[0],
+                        help="newsearch serve --threads values to measure (0: its default)")
     args = parser.parse_args()
     prefix = "/api/search?q=" if args.page == "api" else "/?q="
     paths = [prefix + urllib.parse.quote(query, safe="") for query in read_queries(args.queries)]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(LUA % ", ".join(f'"{path}"' for path in paths))
-    print(f"| index | workers | requests/s | p50 | p99 | requests | non-2xx |  ({args.connections} connections, "
-          f"{args.duration} s, {len(paths)} queries in turn, {prefix}…)")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| index | workers | threads | requests/s | p50 | p99 | requests | non-2xx |  ({args.connections} "
+          f"connections, {args.duration} s, {len(paths)} queries in turn, {prefix}…)")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for index in args.indexes:
         for workers in args.workers:
-            row = measure(index, workers, Path(lua.name), paths, args)
-            print(f"| {index.name} | {workers} | {row['rps']} | {row['p50']} | {row['p99']} | {row['requests']} | "
-                  f"{row['non2xx']} |", flush=True)
+            for threads in args.server_threads:
+                row = measure(index, workers, threads, Path(lua.name), paths, args)
+                print(f"| {index.name} | {workers} | {threads or 'default'} | {row['rps']} | {row['p50']} | "
+                      f"{row['p99']} | {row['requests']} | {row['non2xx']} |", flush=True)
     Path(lua.name).unlink()
 
 

@@ -1,8 +1,8 @@
 """The ``newsearch`` command: a thin click layer over the ``search`` API.
 
 Commands: ``index``, ``search``, ``related``, ``show``, ``stats``, ``serve`` (the search page,
-``search.interfaces.web``) and ``repl`` (also what a bare ``newsearch`` opens on a terminal). Each opens the index, calls one library method, and prints
-with ``display``. Exit status, decided in one place (``main``): 0 success, 1 a search found
+``search.interfaces.web``) and ``repl`` (also what a bare ``newsearch`` opens on a terminal).
+Each opens the index, calls one library method, and prints with ``display``. Exit status, decided in one place (``main``): 0 success, 1 a search found
 nothing, 2 a usage or input error. Results go to stdout, diagnostics to stderr.
 """
 from __future__ import annotations
@@ -415,11 +415,13 @@ def repl(index_dir: Path = Path("index"), engine: str | None = None, color: str 
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes (each opens the index; more use more cores).")
+@click.option("--threads", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="Searches at once per process (default 8).")
 @click.option("--watch", is_flag=True, help="Also keep the index up to date with its corpus folder while serving.")
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="With --watch: the folder to watch (default: the one the index was built from).")
-def serve(index_dir: Path, engine: str | None, host: str, port: int, workers: int, watch: bool,
-          corpus: Path | None) -> None:
+def serve(index_dir: Path, engine: str | None, host: str, port: int, workers: int, threads: int | None,
+          watch: bool, corpus: Path | None) -> None:
     """Serve the search page and its JSON API at http://HOST:PORT/ (Ctrl-C stops).
 
     \b
@@ -440,11 +442,13 @@ def serve(index_dir: Path, engine: str | None, host: str, port: int, workers: in
         _watch_in_background(index_dir, _corpus_folder(corpus, index_dir))
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(f"serving http://{display.clean(shown_host)}:{port}/ (Ctrl-C stops)", err=True)
+    threads = threads or web.THREADS
     if workers == 1:
-        uvicorn.run(web.create_app(ix), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(web.create_app(ix, threads=threads), host=host, port=port, log_level="warning", access_log=False)
     else:
         # uvicorn starts each worker from an import string; the worker reads the index's place from the environment.
         os.environ[web.ENVIRONMENT_INDEX] = str(where)
+        os.environ[web.ENVIRONMENT_THREADS] = str(threads)
         uvicorn.run("search.interfaces.web:app_from_environment", factory=True, workers=workers, host=host, port=port,
                     log_level="warning", access_log=False)
 

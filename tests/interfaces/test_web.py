@@ -213,3 +213,11 @@ def test_serve_watch_indexes_new_articles_and_warns_off_loopback(tmp_path: Path)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_serve_without_the_web_extra_says_what_to_install(web_index: Path) -> None:
+    blocked = ("import sys; sys.modules['uvicorn'] = None; sys.argv = ['newsearch', 'serve', '--index', sys.argv[1]]; "
+               "from search.interfaces.cli import main; main()")
+    result = subprocess.run([sys.executable, "-c", blocked, str(web_index)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr == "newsearch: newsearch serve needs the web extra: pip install 'newsearch[web]'\n"

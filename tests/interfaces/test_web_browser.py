@@ -97,6 +97,9 @@ def test_results_appear_as_you_type_then_a_facet_narrows_them_and_page_two(page:
     page.wait_for_selector(".hit")
     assert page.url == server + "/?q=strike" and "page 1 of 2" in page.inner_text(".status")
     assert page.locator(".hit mark").first.inner_text().lower() == "strike"
+    page.keyboard.press("ArrowDown")  # from the box to the first result, then the second
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.textContent") == titles(page)[1]
     page.click("#facets a:has-text('dockside.example')")
     sync_api.expect(page.locator(".hit")).to_have_count(5)  # (wait_for_function is eval: the CSP forbids it)
     assert "source=https%3A%2F%2Ffeeds.dockside.example%2Frss" in page.url
@@ -153,7 +156,8 @@ def test_the_form_works_without_javascript(browser: Any, server: str) -> None:
         page.press("#q", "Enter")
         page.wait_for_selector(".hit")
         assert "q=strike" in page.url and "sort=newest" in page.url
-        assert titles(page)[:2] == ["Commuters struggle on second day of strike", "Harbour Line drivers strike over pay"]
+        assert titles(page)[:2] == ["Commuters struggle on second day of strike",
+                                    "Harbour Line drivers strike over pay"]
         page.click("#facets a:has-text('commuters')")
         page.wait_for_selector(".chip")
         assert titles(page) == ["Commuters struggle on second day of strike"]

@@ -4,7 +4,8 @@ Parts:
 - ``create_app(index)``: the app: pages (``/``, ``/article/ID``), the API (``/api/search``,
   ``/api/article/ID``, ``/api/related/ID``), ``/static``; routes are in ``pages``.
 - ``app_from_environment()``: the same app for each of uvicorn's worker processes, the index
-  named by ``NEWSEARCH_SERVE_INDEX`` (``newsearch serve --workers N`` sets it).
+  named by ``NEWSEARCH_SERVE_INDEX`` (``newsearch serve --workers N`` sets it and
+  ``NEWSEARCH_SERVE_THREADS``).
 - ``Guard``: the ASGI middleware that refuses oversized requests and bodies (414, 413) and puts
   the security headers (``SECURITY_HEADERS``, the Content-Security-Policy) on every response.
 
@@ -15,8 +16,12 @@ runs in its thread pool; ``Index`` keeps one searcher per thread.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from typing import Any
+
+import anyio.to_thread
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -41,20 +46,36 @@ SECURITY_HEADERS = {
 MAX_QUERY_STRING = 4_096
 MAX_PATH = 2_048
 ENVIRONMENT_INDEX = "NEWSEARCH_SERVE_INDEX"
+ENVIRONMENT_THREADS = "NEWSEARCH_SERVE_THREADS"
+# Searches at once per process (anyio's default is 40). Each thread has a searcher of its own
+# whose caches (fuzzy expansions: 0.7-1.2 s the first time on Reuters) warm separately, and two
+# cores gain nothing from 40 threads in one interpreter; 8 keep slow I/O from queueing the rest.
+THREADS = 8
 
 
-def create_app(index: Any) -> Starlette:
-    """The search app over ``index`` (an ``Index`` or ``RemoteIndex``, shared by every request)."""
+def create_app(index: Any, *, threads: int = THREADS) -> Starlette:
+    """The search app over ``index`` (an ``Index`` or ``RemoteIndex``, shared by every request),
+    running searches on at most ``threads`` threads at once."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Starlette's thread pool is anyio's default limiter: set for this server's event loop.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
     app = Starlette(routes=routes(), middleware=[Middleware(Guard)],
-                    exception_handlers={Exception: _server_error})
+                    exception_handlers={Exception: _server_error}, lifespan=lifespan)
     app.state.index = index
     return app
 
 
 def app_from_environment() -> Starlette:
-    """The app for one uvicorn worker process: it opens the index ``NEWSEARCH_SERVE_INDEX`` names."""
+    """The app for one uvicorn worker process: it opens the index ``NEWSEARCH_SERVE_INDEX`` names
+    (``NEWSEARCH_SERVE_THREADS``: its searches at once)."""
     import search
-    return create_app(search.open_index(os.environ.get(ENVIRONMENT_INDEX, "index")))
+    threads = os.environ.get(ENVIRONMENT_THREADS, "")
+    return create_app(search.open_index(os.environ.get(ENVIRONMENT_INDEX, "index")),
+                      threads=int(threads) if threads.isdigit() and int(threads) > 0 else THREADS)
 
 
 def _server_error(_request: Request, _error: Exception) -> Response:

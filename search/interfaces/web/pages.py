@@ -94,9 +94,10 @@ def article_page(request: Request) -> Response:
     except search.SearchError as error:
         return _page("error.html", 503, message=str(error), params=SearchParams(q=back))
     paragraphs = [part.strip() for part in article.body.split("\n\n") if part.strip()]
-    return _page("article.html", 200, params=SearchParams(q=back), article=article, paragraphs=paragraphs,
-                 link=safe_link(article.link), date=published(article.date), back=back, back_url=SearchParams(q=back).url() if back else "/",
-                 related=[hit_view(hit, SearchParams(q=back)) for hit in related.hits])
+    searched = SearchParams(q=back)
+    return _page("article.html", 200, params=searched, article=article, paragraphs=paragraphs,
+                 link=safe_link(article.link), date=published(article.date), back=back,
+                 back_url=searched.url() if back else "/", related=[hit_view(hit, searched) for hit in related.hits])
 
 
 def _page(template: str, status: int, **context: Any) -> HTMLResponse:
