@@ -2,8 +2,9 @@
 
 Commands: ``index``, ``search``, ``related``, ``show``, ``stats``, ``serve`` (the search page,
 ``search.interfaces.web``) and ``repl`` (also what a bare ``newsearch`` opens on a terminal).
-Each opens the index, calls one library method, and prints with ``display``. Exit status, decided in one place (``main``): 0 success, 1 a search found
-nothing, 2 a usage or input error. Results go to stdout, diagnostics to stderr.
+Each opens the index, calls one library method, and prints with ``display``. Exit status,
+decided in one place (``main``): 0 success, 1 a search found nothing, 2 a usage or input error.
+Results go to stdout, diagnostics to stderr.
 """
 from __future__ import annotations
 
