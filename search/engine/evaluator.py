@@ -213,11 +213,11 @@ class Evaluator:
     def key_terms(self, docnum: int, field: str, count: int) -> list[tuple[str, float]]:
         """The ``count`` words that most distinguish an article's ``field`` from the index
         (Whoosh's Bo1 expansion model, weights normalised to the strongest), for more-like-this."""
-        from whoosh.classify import Bo1Model, Expander
+        from whoosh.classify import Bo1Model
 
-        from search.engine.related import ExpansionReader
+        from search.engine.related import ContentExpander, ExpansionReader
 
-        expander = Expander(ExpansionReader(self), field, model=Bo1Model)
+        expander = ContentExpander(ExpansionReader(self), field, model=Bo1Model)
         expander.add_document(docnum)
         found: list[tuple[str, float]] = expander.expanded_terms(count, normalize=True)
         return found
