@@ -10,6 +10,8 @@ Parts:
 - ``snowball_stem``: NLTK's Snowball (English) stemmer behind a large cache, which an index's
   stem file fills (``add_stem_source``): a search whose words the index has seen never imports
   NLTK. ``known_stems`` / ``remember_stems``: what a writer puts in that file.
+  ``content_stem``: the term of a word that is not a stop word, its stem marked when it is
+  spelled like a stop word ("owned" is ``own_``; the stop word "own" is ``own``).
 - ``text_analyzer()``: tokenize, lower-case, fold accents, stem all but stop words. Used for the
   title, description, body and tags fields, and for every query against them.
   ``NormalizeFilter`` does the middle three steps in one pass; ``ProseAnalyzer`` runs the
@@ -115,6 +117,20 @@ def snowball_stem(word: str) -> str:
         stem = str(_english_stemmer().stem(word))
         remember_stems({word: stem})
     return stem
+
+
+# What ends a content word's stem that is spelled like a stop word ("owned" and "owns" stem to
+# "own", "underlying" to "under", "others" to "other": 49 such words, 3,388 occurrences, in
+# Reuters). Stop words are indexed as themselves, so without it "underlying inflation" would
+# search the stop word "under", and "owned" would match every "their own".
+STOP_STEM_MARK = "_"
+
+
+def content_stem(word: str) -> str:
+    """The index term of a word that is not a stop word: its Snowball stem, marked with
+    ``STOP_STEM_MARK`` when that stem is spelled like a stop word."""
+    stem = snowball_stem(word)
+    return stem + STOP_STEM_MARK if stem in STOP_WORDS else stem
 
 
 def add_stem_source(name: str, load: Callable[[], Mapping[str, str]]) -> None:
@@ -277,11 +293,12 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
 
 
 def text_analyzer() -> Analyzer:
-    """The analyzer for prose fields: words, lower case, no accents, stemmed but for stop words."""
+    """The analyzer for prose fields: words, lower case, no accents, stemmed but for stop words
+    (``content_stem``)."""
     return ProseAnalyzer(
         RegexTokenizer(WORD_PATTERN),
         NormalizeFilter(FOLD_MAP),
-        StemFilter(stemfn=snowball_stem, ignore=STOP_WORDS, cachesize=None),
+        StemFilter(stemfn=content_stem, ignore=STOP_WORDS, cachesize=None),
     )
 
 

@@ -277,11 +277,21 @@ def without_loose_stop_words(query: wq.Query) -> wq.Query:
 
 
 def _drop_stop_terms(node: wq.Query) -> wq.Query:
+    """``node`` without its stop-word terms; the very same node where there was none."""
     if isinstance(node, wq.Term) and node.fieldname in SEARCH_FIELDS and is_stop_word(node.text):
         return wq.NullQuery
     if node.is_leaf():
         return node
-    return node.apply(_drop_stop_terms)
+    children = list(node.children())
+    if all(_drop_stop_terms(child) is child for child in children):
+        return node
+    rebuilt = node.apply(_drop_stop_terms)
+    # ``apply`` keeps the children and the boost only; the planner also needs the rest (the
+    # place of the typed word, ``startchar``/``endchar``, groups the fields of one word).
+    for name, value in vars(node).items():
+        if name not in vars(rebuilt):
+            setattr(rebuilt, name, value)
+    return rebuilt
 
 
 def _has_words(node: wq.Query) -> bool:

@@ -68,6 +68,7 @@ def test_loose_stop_words_change_nothing_in_a_query_with_other_words(index: sear
 def test_stop_words_are_left_out_of_a_query_only_when_other_words_remain() -> None:
     schema = build_schema()
     assert "the" not in str(parse_query("the flood", schema))
+    assert "under_" in str(parse_query("the underlying rate", schema))  # "underlying" is no stop word
     assert "the" in str(parse_query("the who", schema))
     assert 'body:"the end"' in str(parse_query('"the end" flood', schema))  # inside a phrase it stays
     # an exclusion or a filter is not a word to search for: the stop word is the query
