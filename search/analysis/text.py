@@ -2,11 +2,17 @@
 
 Parts:
 - ``STOP_WORDS``: the Snowball English stop-word list, shipped here because NLTK's copy needs a
-  data download that newsearch never attempts.
+  data download that newsearch never attempts; ``is_stop_word``. Stop words are indexed (left
+  unstemmed, at their true positions, so "bank of japan" is not "bank in japan" and a query of
+  stop words only is answered), but they add nothing to a field's length and the query
+  language leaves them out of a query that has other words (``query.language``), so they
+  never dominate an ordinary query.
 - ``snowball_stem``: NLTK's Snowball (English) stemmer behind a large cache, which an index's
   stem file fills (``add_stem_source``): a search whose words the index has seen never imports
   NLTK. ``known_stems`` / ``remember_stems``: what a writer puts in that file.
-- ``text_analyzer()``: tokenize, lower-case, fold accents, drop stop words, stem. Used for the
+  ``content_stem``: the term of a word that is not a stop word, its stem marked when it is
+  spelled like a stop word ("owned" is ``own_``; the stop word "own" is ``own``).
+- ``text_analyzer()``: tokenize, lower-case, fold accents, stem all but stop words. Used for the
   title, description, body and tags fields, and for every query against them.
   ``NormalizeFilter`` does the middle three steps in one pass; ``ProseAnalyzer`` runs the
   whole chain as one loop when nothing asks for character offsets (indexing does not), and
@@ -53,6 +59,12 @@ STOP_WORDS: frozenset[str] = frozenset(
     more most other some such no nor not only own same so than too very
     """.split()
 )
+
+
+def is_stop_word(term: str) -> bool:
+    """Whether an index term of a prose field is a stop word (kept unstemmed, so the word itself)."""
+    return term in STOP_WORDS
+
 
 # Words are runs of letters and digits; inner dots ("3.5") and apostrophes ("mayor's", "don't")
 # stay inside the word so the stemmer and the stop list see the whole word.
@@ -107,6 +119,20 @@ def snowball_stem(word: str) -> str:
     return stem
 
 
+# What ends a content word's stem that is spelled like a stop word ("owned" and "owns" stem to
+# "own", "underlying" to "under", "others" to "other": 49 such words, 3,388 occurrences, in
+# Reuters). Stop words are indexed as themselves, so without it "underlying inflation" would
+# search the stop word "under", and "owned" would match every "their own".
+STOP_STEM_MARK = "_"
+
+
+def content_stem(word: str) -> str:
+    """The index term of a word that is not a stop word: its Snowball stem, marked with
+    ``STOP_STEM_MARK`` when that stem is spelled like a stop word."""
+    stem = snowball_stem(word)
+    return stem + STOP_STEM_MARK if stem in STOP_WORDS else stem
+
+
 def add_stem_source(name: str, load: Callable[[], Mapping[str, str]]) -> None:
     """Consult ``load()`` (word -> stem pairs, such as the stem file ``name``) before NLTK, once,
     when a word not already known first needs stemming. Adding it again reads it again."""
@@ -126,41 +152,29 @@ def known_stems() -> dict[str, str]:
 
 
 class NormalizeFilter(Filter):  # type: ignore[misc]
-    """Lower-case, fold accents and drop stop words in one pass over the tokens.
+    """Lower-case and fold accents in one pass over the tokens.
 
-    Gives exactly what ``LowercaseFilter() | CharsetFilter(FOLD_MAP) | StopFilter(STOP_WORDS,
-    minsize=1)`` gives, positions renumbered over the stop words included, at about half the
-    cost: one generator instead of three, and no folding of ASCII words, which it cannot change
-    once they are lower-cased (the few ASCII entries of the map are upper-case letters).
+    Gives exactly what ``LowercaseFilter() | CharsetFilter(FOLD_MAP)`` gives at about half the
+    cost: one generator instead of two, and no folding of ASCII words, which it cannot change
+    once they are lower-cased (the few ASCII entries of the map are upper-case letters). Every
+    token keeps its position: stop words are indexed like any other word.
     """
 
-    def __init__(self, charmap: dict[int, str], stoplist: Iterable[str]) -> None:
+    def __init__(self, charmap: dict[int, str]) -> None:
         self.charmap = charmap
-        self.stops = frozenset(stoplist)
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, NormalizeFilter) and self.charmap == other.charmap
-                and self.stops == other.stops)
+        return isinstance(other, NormalizeFilter) and self.charmap == other.charmap
 
     def __call__(self, tokens: Iterable[Any]) -> Iterator[Any]:
-        charmap, stops = self.charmap, self.stops
-        pos = None
+        charmap = self.charmap
         for token in tokens:
             text = token.text.lower()
             if not text.isascii():
                 text = text.translate(charmap)
-            token.text = text
-            if not text or text in stops:
-                if not token.removestops:  # query-side highlighting keeps stop words
-                    token.stopped = True
-                    yield token
+            if not text:
                 continue
-            if token.positions:  # as StopFilter(renumber=True): no gaps where stop words were
-                if pos is None:
-                    pos = token.pos
-                else:
-                    pos += 1
-                    token.pos = pos
+            token.text = text
             token.stopped = False
             yield token
 
@@ -170,17 +184,17 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
 
     Indexing a document sends every word through three generators and sets half a dozen token
     attributes at each step (the loop takes about a quarter off the analysis time of a build:
-    0.80 to 0.59 CPU s for 2,000 Reuters articles). When stop words are
-    dropped and no character offsets or original texts are asked for (indexing, relevance
-    feedback, query words), this loop gives the same tokens, positions included; anything
-    else (highlighting asks for offsets and keeps stop words) goes through the chain.
+    0.80 to 0.59 CPU s for 2,000 Reuters articles). When no character offsets or original
+    texts are asked for (indexing, relevance feedback, query words), this loop gives the same
+    tokens, positions included; anything else (highlighting asks for offsets) goes through the
+    chain. The stemmer leaves stop words as they are (its ``ignore`` set).
     Snippets find their words with ``word_expression`` and ``word_term`` instead.
     """
 
     def __call__(self, value: str, positions: bool = False, chars: bool = False, removestops: bool = True,
                  start_pos: int = 0, tokenize: bool = True, keeporiginal: bool = False, no_morph: bool = False,
                  **kwargs: Any) -> Iterator[Any]:
-        if chars or keeporiginal or no_morph or start_pos or not removestops or not tokenize:
+        if chars or keeporiginal or no_morph or start_pos or not tokenize:
             chain: Iterator[Any] = super().__call__(
                 value, positions=positions, chars=chars, removestops=removestops, start_pos=start_pos,
                 tokenize=tokenize, keeporiginal=keeporiginal, no_morph=no_morph, **kwargs)
@@ -202,14 +216,12 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
         """
         terms = self._word_cache()
         positions: dict[str, list[int]] = {}
-        pos = -1
-        for index, word in enumerate(self.items[0].expression.findall(value)):
+        for pos, word in enumerate(self.items[0].expression.findall(value)):
             term = terms.get(word, _UNSEEN)
             if term is _UNSEEN:
                 term = terms[word] = self._term(word)
-            if term is None:  # a stop word
+            if term is None:  # nothing left once folded
                 continue
-            pos = index if pos < 0 else pos + 1  # as NormalizeFilter: no gaps for stop words
             if term in positions:
                 positions[term].append(pos)
             else:
@@ -226,13 +238,12 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
             term = terms.get(word, _UNSEEN)
             if term is _UNSEEN:
                 term = terms[word] = self._term(word)
-            text = term if term is not None else self._folded(word)
-            if text in wanted:
-                found[word] = text
+            if term is not None and term in wanted:
+                found[word] = term
         return found
 
     def _word_cache(self) -> dict[str, str | None]:
-        """Word form -> index term (None for a stop word), started again when full."""
+        """Word form -> index term (None when folding leaves nothing), started again when full."""
         terms: dict[str, str | None] | None = self.__dict__.get("_terms")
         if terms is None or len(terms) >= WORD_CACHE_SIZE:
             terms = {}
@@ -240,10 +251,10 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
         return terms
 
     def _term(self, word: str) -> str | None:
-        """The index term of one word as ``_tokens`` makes it, or None for a stop word."""
-        _, normalize, stemmer = self.items
+        """The index term of one word as ``_tokens`` makes it, or None when folding leaves nothing."""
+        stemmer = self.items[2]
         text = self._folded(word)
-        if not text or text in normalize.stops:
+        if not text:
             return None
         return text if text in stemmer.ignore else stemmer._stem(text)
 
@@ -253,26 +264,24 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
 
     def _tokens(self, value: str, token: Any) -> Iterator[Any]:
         tokenizer, normalize, stemmer = self.items
-        charmap, stops, stem, ignore = normalize.charmap, normalize.stops, stemmer._stem, stemmer.ignore
+        charmap, stem, ignore = normalize.charmap, stemmer._stem, stemmer.ignore
         positions = token.positions
-        pos = -1
-        for index, word in enumerate(tokenizer.expression.findall(value)):
+        for pos, word in enumerate(tokenizer.expression.findall(value)):
             text = word.lower()
             if not text.isascii():
                 text = text.translate(charmap)
-            if not text or text in stops:
+            if not text:
                 continue
             token.text = text if text in ignore else stem(text)
             token.boost = 1.0
             token.stopped = False
-            if positions:  # as NormalizeFilter: the first word keeps its place, no gaps after it
-                pos = index if pos < 0 else pos + 1
+            if positions:
                 token.pos = pos
             yield token
 
     def word_term(self, word: str) -> str:
-        """The text this analyzer gives one word of its tokenizer in query mode with stop words
-        kept: lower-cased and folded, then stemmed unless it is a stop word."""
+        """The term this analyzer gives one word of its tokenizer: lower-cased and folded, then
+        stemmed unless it is a stop word."""
         term = self._term(word)
         return str(term) if term is not None else self._folded(word)
 
@@ -284,11 +293,12 @@ class ProseAnalyzer(CompositeAnalyzer):  # type: ignore[misc]
 
 
 def text_analyzer() -> Analyzer:
-    """The analyzer for prose fields: words, lower case, no accents, no stop words, stemmed."""
+    """The analyzer for prose fields: words, lower case, no accents, stemmed but for stop words
+    (``content_stem``)."""
     return ProseAnalyzer(
         RegexTokenizer(WORD_PATTERN),
-        NormalizeFilter(FOLD_MAP, STOP_WORDS),
-        StemFilter(stemfn=snowball_stem, cachesize=None),
+        NormalizeFilter(FOLD_MAP),
+        StemFilter(stemfn=content_stem, ignore=STOP_WORDS, cachesize=None),
     )
 
 

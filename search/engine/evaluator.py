@@ -213,11 +213,11 @@ class Evaluator:
     def key_terms(self, docnum: int, field: str, count: int) -> list[tuple[str, float]]:
         """The ``count`` words that most distinguish an article's ``field`` from the index
         (Whoosh's Bo1 expansion model, weights normalised to the strongest), for more-like-this."""
-        from whoosh.classify import Bo1Model, Expander
+        from whoosh.classify import Bo1Model
 
-        from search.engine.related import ExpansionReader
+        from search.engine.related import ContentExpander, ExpansionReader
 
-        expander = Expander(ExpansionReader(self), field, model=Bo1Model)
+        expander = ContentExpander(ExpansionReader(self), field, model=Bo1Model)
         expander.add_document(docnum)
         found: list[tuple[str, float]] = expander.expanded_terms(count, normalize=True)
         return found
@@ -311,7 +311,11 @@ class Evaluator:
 
     def _expanded(self, node: wq.MultiTerm, index: int, counts: bool, domain: _Domain | None) -> _Part:
         """``word*``, ``w?rd``, ``*ord`` and term ranges: the segment's words the pattern
-        expands to, ORed as plain terms with its boost; a single word alone and unboosted."""
+        expands to, ORed as plain terms with its boost; a single word alone, with the boost.
+
+        (The single word once went unboosted, so ``co*a`` weighed a tag 1.5 times in a segment
+        where it expanded to two tags and once in one where it expanded to one: a score
+        depended on how the build happened to split the articles into segments.)"""
         segment = self.segments[index]
         postings = segment.field(node.fieldname)
         if postings is None:
@@ -320,7 +324,7 @@ class Evaluator:
         limits.check_expansion(node.text if isinstance(node, wq.PatternQuery) else str(node), len(numbers))
         words = [wq.Term(node.fieldname, postings.terms[number].decode("utf-8")) for number in numbers]
         if len(words) <= 1:
-            return self._part(words[0], index, counts, domain) if words else _nothing(counts)
+            return self._part(words[0].with_boost(node.boost), index, counts, domain) if words else _nothing(counts)
         union = wq.Or(words, boost=node.boost)
         part = self._part(union, index, counts, domain)
         for word in words:  # what highlighting asks about: which words each article has

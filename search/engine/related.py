@@ -4,7 +4,12 @@ searcher), so that ``Index.related`` is scored by the same engine as every searc
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from whoosh.classify import Expander
+
+from search.analysis.text import is_stop_word
 
 if TYPE_CHECKING:
     from search.engine.evaluator import Evaluator
@@ -35,3 +40,12 @@ class ExpansionReader:
 
     def frequency(self, field: str, text: bytes) -> float:
         return self._evaluator.stats.frequency(field, text)
+
+
+class ContentExpander(Expander):  # type: ignore[misc]
+    """Whoosh's ``Expander`` over an article's words but its stop words: they are indexed (for
+    phrases and queries of stop words only) but say nothing of what an article is about, and
+    the field lengths the model divides by leave them out too."""
+
+    def add(self, vector: Iterable[tuple[str, float]]) -> None:
+        super().add((word, weight) for word, weight in vector if not is_stop_word(word))

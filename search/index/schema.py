@@ -20,7 +20,8 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from search.analysis.text import label_analyzer, text_analyzer
 
-SCHEMA_VERSION = 4
+# 5: stop words indexed (unstemmed, true positions), not counted in field lengths.
+SCHEMA_VERSION = 5
 
 # The unstemmed words of each prose field that has a word list for spelling, and that list's
 # field. Whoosh's own ``spelling=True`` posts every word of every document to its list (about

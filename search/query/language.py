@@ -7,7 +7,8 @@ Parts:
   ``category:``), unknown-field errors, fuzzy terms, ``>``/``<`` ranges and ``DateSpanPlugin``
   for every date form of ``dates``.
 - ``parse_query``: text to a Whoosh query, or ``QueryError``; filters and exclusions made
-  required (``require_filters``).
+  required (``require_filters``), stop words outside phrases left out when the query has other
+  words (``without_loose_stop_words``).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from whoosh.qparser.plugins import Plugin
 
 from search.query import dates, limits
 from search.errors import QueryError
+from search.analysis.text import is_stop_word
 from search.query.fuzzy import SpelledFuzzyPlugin
 from search.index.schema import FIELD_ALIASES, FIELD_WEIGHTS, SEARCH_FIELDS
 
@@ -245,7 +247,7 @@ def parse_both(text: str, schema: Any, now: datetime | None = None,
     _check_encodable(text)
     check_syntax(text)
     try:
-        typed = make_parser(schema, now, fields).parse(lower_field_names(text), normalize=False)
+        typed = without_loose_stop_words(make_parser(schema, now, fields).parse(lower_field_names(text), normalize=False))
         parsed = typed.normalize()
     except QueryError:
         raise
@@ -253,12 +255,54 @@ def parse_both(text: str, schema: Any, now: datetime | None = None,
         raise QueryError(f"cannot understand query {text!r} near {error!s:.40}; check its operators and parentheses") from None
     _check_fields(parsed, schema, text)
     if parsed is wq.NullQuery or isinstance(parsed, type(wq.NullQuery)):
-        raise QueryError(f"query {text!r} has no searchable words (only stop words or punctuation?)")
+        raise QueryError(f"query {text!r} has no searchable words (only punctuation?)")
     return require_filters(parsed), require_filters(typed)
 
 
 # Fields that narrow a search rather than describe what it is about.
 FILTER_FIELDS = frozenset({"source", "categories", "date", "id", "link", "path"})
+
+
+def without_loose_stop_words(query: wq.Query) -> wq.Query:
+    """``query`` without its stop words outside phrases, when it has other words to look for.
+
+    Stop words are indexed, so ``the who`` and ``"to be or not to be"`` are answered and
+    ``"bank of japan"`` is a phrase of three words. In ``the flood in millbrook`` they would only
+    add the cost of their long posting lists and a little noise to the ranking: BM25 gives them
+    little weight, not none. Left out there, such a query ranks exactly as it did before stop
+    words were indexed. (A phrase of one word is a plain word to Whoosh's parser.)
+    """
+    dropped = _drop_stop_terms(query)
+    return dropped if _has_words(dropped.normalize()) else query
+
+
+def _drop_stop_terms(node: wq.Query) -> wq.Query:
+    """``node`` without its stop-word terms; the very same node where there was none."""
+    if isinstance(node, wq.Term) and node.fieldname in SEARCH_FIELDS and is_stop_word(node.text):
+        return wq.NullQuery
+    if node.is_leaf():
+        return node
+    children = list(node.children())
+    if all(_drop_stop_terms(child) is child for child in children):
+        return node
+    rebuilt = node.apply(_drop_stop_terms)
+    # ``apply`` keeps the children and the boost only; the planner also needs the rest (the
+    # place of the typed word, ``startchar``/``endchar``, groups the fields of one word).
+    for name, value in vars(node).items():
+        if name not in vars(rebuilt):
+            setattr(rebuilt, name, value)
+    return rebuilt
+
+
+def _has_words(node: wq.Query) -> bool:
+    """Whether a query looks for something other than filters (exclusions do not count)."""
+    if node is wq.NullQuery or isinstance(node, wq.Not):
+        return False
+    if isinstance(node, wq.AndNot):
+        return _has_words(node.a)
+    if node.is_leaf():
+        return getattr(node, "fieldname", None) not in FILTER_FIELDS
+    return any(_has_words(child) for child in node.children())
 
 
 def _is_filter(clause: wq.Query) -> bool:

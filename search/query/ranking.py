@@ -22,6 +22,7 @@ from whoosh import query as wq
 from whoosh import scoring
 from whoosh.matching import WrappingMatcher
 
+from search.analysis.text import is_stop_word
 from search.index.schema import FIELD_WEIGHTS
 
 # BM25 parameters: K1 and B for all fields, and a smaller B for short fields so a long title is
@@ -246,11 +247,12 @@ def feedback_terms(searcher: Any, query: wq.Query, words: list[str], top_docs: T
 def _term_counts(analyzer: Any, text: str) -> dict[str, int]:
     """How often each index term occurs in ``text``: from the analyzer's word positions when it
     has them (one dict lookup per word, no Token objects: a third of a plain query's time went
-    to analysing the top article), else from its tokens."""
+    to analysing the top article), else from its tokens. Stop words are left out: they say
+    nothing of a topic, and the shares stay what they were before stop words were indexed."""
     word_positions = getattr(analyzer, "word_positions", None)
     if word_positions is not None:
-        return {term: len(positions) for term, positions in word_positions(text).items()}
-    return dict(Counter(token.text for token in analyzer(text)))
+        return {term: len(positions) for term, positions in word_positions(text).items() if not is_stop_word(term)}
+    return dict(Counter(token.text for token in analyzer(text) if not is_stop_word(token.text)))
 
 
 def add_feedback(searcher: Any, parsed: wq.Query, fields: tuple[str, ...],

@@ -18,6 +18,7 @@ from typing import Any
 
 from whoosh import query as wq
 
+from search.analysis.text import is_stop_word
 from search.errors import QueryError
 from search.query import limits
 from search.query.fuzzy import expand_fuzzy, similar_words
@@ -100,7 +101,8 @@ def _typed_words(doc_frequency: Callable[[str, str], int], text: str, parsed: wq
     """The query's plain words and phrase words that a correction may replace, by position."""
     words: dict[tuple[int, int], TypedWord] = {}
     for fieldname, term, start, end in _positive_terms(parsed):
-        if fieldname not in SEARCH_FIELDS or start is None or end is None or not text[start:end].isalpha():
+        if (fieldname not in SEARCH_FIELDS or start is None or end is None or not text[start:end].isalpha()
+                or is_stop_word(term)):  # "of" in a phrase is not a misspelling of "off"
             continue
         word = words.setdefault((start, end), TypedWord(start, end))
         word.fields.add(fieldname)

@@ -1,9 +1,10 @@
 """An article as a remote engine's document, and back.
 
-newsearch analyses the text itself (``analysis.text``: lower case, accents folded, stop words
-dropped, Snowball stems) and sends the engine each prose field's index terms beside the text
-shown to readers. The engine matches those terms, so a query means the same on every engine:
-``policies`` finds "policy", ``cafe`` finds "café", and a phrase skips stop words on both.
+newsearch analyses the text itself (``analysis.text``: lower case, accents folded, Snowball
+stems, stop words kept as they are) and sends the engine each prose field's index terms beside
+the text shown to readers. The engine matches those terms, so a query means the same on every
+engine: ``policies`` finds "policy", ``cafe`` finds "café", and "bank of japan" is a phrase of
+three words on both.
 Everything else (the text, dates, labels) is stored as read.
 """
 from __future__ import annotations

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from search.analysis.text import is_stop_word
 from search.errors import IndexNotFoundError, QueryError
 from search.index.schema import SEARCH_FIELDS, build_schema
 from search.pipeline import SearchOptions, _ordered_facets, date_filter
@@ -123,13 +124,16 @@ class RemoteIndex:
 
     def related(self, article_id: str, *, limit: int = 10, highlight: str | None = "text") -> Results:
         """Articles most like this one: its rarest frequent words searched together (the
-        article's words weighed by how few articles have them, as a more-like-this does)."""
+        article's words but its stop words, weighed by how few articles have them, as a
+        more-like-this does)."""
         started = time.perf_counter()
         document = self._document(article_id)
         if document is None:
             raise QueryError(f"no article with id or path {article_id!r} (each hit has both: `id`, `path`)")
         collection = self.collection()
-        counts = Counter(documents.terms(document.get("title", "") + "\n" + document.get("body", "")).split())
+        # Stop words are indexed but say nothing of what the article is about.
+        counts = Counter(term for term in documents.terms(document.get("title", "") + "\n" + document.get("body", "")).split()
+                         if not is_stop_word(term))
         candidates = [word for word, _n in counts.most_common(RELATED_CANDIDATES)]
         if not candidates:
             return Results(query=f"related:{article_id}", total=0, page=1, page_count=1, limit=limit, hits=(), elapsed=0.0)

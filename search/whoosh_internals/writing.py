@@ -27,6 +27,7 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte, to_sortable
 from whoosh.writing import PostingPool, SegmentWriter
 
+from search.analysis.text import STOP_WORDS
 from search.engine.columns import ColumnsWriter, SegmentColumns, columns_path
 
 # Terms with fewer postings than this keep them in their term-table entry (see
@@ -300,7 +301,11 @@ def _direct_positions() -> None:
                     encoded = single[positions[0]] = encode(self, positions)
             else:
                 encoded = encode(self, positions)
-            values.append((word, count, float(count) * boost, encoded))
+            # The frequency is what Whoosh adds up into the field's length (nothing else reads
+            # it; the weight is the term frequency scoring reads). A stop word is indexed but
+            # adds nothing to the length, so BM25 judges a text long or short by the words that
+            # carry meaning, as it did when stop words were not indexed.
+            values.append((word, 0 if word in STOP_WORDS else count, float(count) * boost, encoded))
         return values
 
     formats.Positions.word_values = word_values

@@ -9,25 +9,34 @@ from hypothesis import strategies as st
 from whoosh.analysis import CompositeAnalyzer
 
 from search.analysis import text as analysis
-from search.analysis.text import STOP_WORDS, analyze, label_analyzer, snowball_stem, text_analyzer
+from search.analysis.text import STOP_WORDS, analyze, is_stop_word, label_analyzer, snowball_stem, text_analyzer
 
 
 def test_words_are_lower_cased_folded_and_stemmed() -> None:
     assert analyze("Protesters PROTESTED élections Café") == ["protest", "protest", "elect", "cafe"]
 
 
-def test_stop_words_are_dropped_but_not_content_words() -> None:
-    assert analyze("the mayor of the city and the police") == ["mayor", "citi", "polic"]
+def test_stop_words_are_kept_unstemmed_and_content_words_stemmed() -> None:
+    assert analyze("the mayor of the city and the police") == ["the", "mayor", "of", "the", "citi", "and", "the", "polic"]
+    assert analyze("having being doing") == ["having", "being", "doing"]  # Snowball would give "have", "be", "do"
     assert {"the", "and", "of", "don't"} <= STOP_WORDS and "mayor" not in STOP_WORDS
+    assert is_stop_word("the") and not is_stop_word("mayor")
+
+
+def test_a_content_word_never_shares_a_term_with_a_stop_word() -> None:
+    # Snowball stems "owned" to "own" and "underlying" to "under", both stop words.
+    assert analyze("their own state owned banks") == ["their", "own", "state", "own_", "bank"]
+    assert analyze("underlying under") == ["under_", "under"]
+    assert not is_stop_word(analyze("others")[0]) and is_stop_word(analyze("other")[0])
 
 
 def test_apostrophes_stay_inside_words() -> None:
     assert analyze("Mamdani's office") == analyze("Mamdani’s office") == ["mamdani", "offic"]
-    assert analyze("don’t") == []  # a stop word once the apostrophe is normalised
+    assert analyze("don’t") == ["don't"]  # a stop word once the apostrophe is normalised: unstemmed
 
 
 def test_numbers_and_decimals_are_kept() -> None:
-    assert analyze("rates rose to 4.75% in 2026") == ["rate", "rose", "4.75", "2026"]
+    assert analyze("rates rose to 4.75% in 2026") == ["rate", "rose", "to", "4.75", "in", "2026"]
 
 
 def test_snowball_not_porter() -> None:
@@ -46,13 +55,13 @@ def test_analyzers_survive_pickling_as_whoosh_stores_them() -> None:
     assert [t.text for t in restored("Flooding rivers")] == ["flood", "river"]
 
 
-def test_normalize_filter_gives_what_whooshs_three_filters_give() -> None:
-    from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+def test_normalize_filter_gives_what_whooshs_filters_give() -> None:
+    from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter
 
-    from search.analysis.text import FOLD_MAP, WORD_PATTERN
+    from search.analysis.text import FOLD_MAP, WORD_PATTERN, content_stem
 
     whoosh_chain = (RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | CharsetFilter(FOLD_MAP)
-                    | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(stemfn=snowball_stem, cachesize=None))
+                    | StemFilter(stemfn=content_stem, ignore=STOP_WORDS, cachesize=None))
     texts = ["The Mayor's office: İstanbul ÆSIR, élections and the CAFÉ", "of the and a", "don’t stop 3.5% RISES",
              "Protesters were protesting at the harbour; the police and the mayor were not."]
     modes = [dict(positions=True), dict(mode="query"), dict(mode="query", removestops=False, chars=True),
@@ -88,9 +97,10 @@ def test_prose_analyzer_loop_gives_the_chains_tokens(text: str, options: dict[st
     assert tokens(fast) == tokens(chain)
 
 
-def test_prose_analyzer_positions_skip_no_place_for_stop_words() -> None:
+def test_stop_words_keep_their_places() -> None:
     tokens = text_analyzer()("the cats and the dogs ran", positions=True)
-    assert [(t.text, t.pos) for t in tokens] == [("cat", 1), ("dog", 2), ("ran", 3)]
+    assert [(t.text, t.pos) for t in tokens] == [("the", 0), ("cat", 1), ("and", 2), ("the", 3), ("dog", 4), ("ran", 5)]
+    assert text_analyzer().word_positions("bank of japan") == {"bank": [0], "of": [1], "japan": [2]}
 
 
 @settings(max_examples=300, deadline=None)
@@ -107,7 +117,7 @@ def test_word_positions_are_the_index_tokens_grouped_by_term(text: str) -> None:
 
 def test_the_word_cache_stays_out_of_the_pickled_schema() -> None:
     analyzer = text_analyzer()
-    assert analyzer.word_positions("The rivers flooded the rivers") == {"river": [1, 3], "flood": [2]}
+    assert analyzer.word_positions("The rivers flooded the rivers") == {"the": [0, 3], "river": [1, 4], "flood": [2]}
     assert "_terms" in analyzer.__dict__
     restored = pickle.loads(pickle.dumps(analyzer))
     assert "_terms" not in restored.__dict__ and restored == analyzer

@@ -349,3 +349,11 @@ def test_ctrl_c_interrupts_a_search_and_the_session_goes_on(capsys: pytest.Captu
 def test_the_prompt_does_not_import_whoosh() -> None:
     code = "import sys, search.interfaces.repl; sys.exit(any(m.startswith('whoosh') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_a_query_of_stop_words_only_is_answered(index_dir: Path, tmp_path: Path) -> None:
+    child = spawn(index_dir, tmp_path)
+    output = run(child, "the who")
+    assert "results for 'the who'" in output and "no searchable words" not in output
+    assert "Traceback" not in output
+    quit_cleanly(child)
