@@ -44,6 +44,25 @@ QUERIES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def whoosh_boosts_a_single_expansion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The oracle with one Whoosh bug fixed, as the engine fixes it: ``MultiTerm.matcher`` scores
+    a prefix or wildcard that a segment expands to one word as that bare word, without the
+    pattern's boost (with two words it is an Or with the boost)."""
+    from whoosh.query.terms import MultiTerm
+
+    whoosh_matcher = MultiTerm.matcher
+
+    def matcher(self: Any, searcher: Any, context: Any = None) -> Any:
+        words = [word for word in self._btexts(searcher.reader()) if word]
+        if len(words) == 1 and self.boost != 1.0:
+            field = searcher.schema[self.field()]
+            return wq.Term(self.field(), field.from_bytes(words[0]), boost=self.boost).matcher(searcher, context)
+        return whoosh_matcher(self, searcher, context)
+
+    monkeypatch.setattr(MultiTerm, "matcher", matcher)
+
+
 def best(scores: dict[int, float], count: int) -> list[tuple[int, float]]:
     """The ``count`` best of a dict of scores, ties to the lower document number."""
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:count]
