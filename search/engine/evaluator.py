@@ -95,10 +95,12 @@ def _restricted(part: _Part, domain: _Domain | None) -> _Part:
 class Evaluator:
     """Scores queries on one searcher's segments; remembers sub-query results for reuse."""
 
-    def __init__(self, searcher: Any, root: Path | None = None, deadline: limits.Deadline | None = None) -> None:
+    def __init__(self, searcher: Any, root: Path | None = None, deadline: limits.Deadline | None = None,
+                 max_expansions: int = limits.MAX_EXPANSIONS) -> None:
         self.searcher = searcher
         self.root = root or Path(".")
         self.deadline = deadline or limits.NO_DEADLINE  # checked by every sub-query (issue 23)
+        self.max_expansions = max_expansions  # words a prefix or wildcard may reach (limits)
         self.segments = [SegmentView(sub, offset, self.root) for sub, offset in searcher.leaf_searchers()
                          if isinstance(sub.reader(), SegmentReader)]
         self.stats = CollectionStats(searcher, self.segments)
@@ -197,14 +199,15 @@ class Evaluator:
         """How many articles hold the word (an index term) in the field."""
         return self.stats.doc_frequency(field, text.encode("utf-8"))
 
-    def expansion_words(self, node: wq.Query, cap: int) -> set[bytes]:
-        """The index words a prefix or wildcard stands for over every segment, at most ``cap``."""
+    def expansion_words(self, node: wq.Query, cap: int, deadline: limits.Deadline | None = None) -> set[bytes]:
+        """The index words a prefix or wildcard stands for over every segment, at most ``cap``;
+        ``deadline`` (else the evaluator's) is checked as a wildcard walks the terms."""
         found: set[bytes] = set()
         for segment in self.segments:
             postings = segment.field(node.fieldname)
             if postings is None:
                 continue
-            for number in expansion(node, postings, cap - len(found)):
+            for number in expansion(node, postings, cap - len(found), deadline or self.deadline):
                 found.add(postings.terms[number])
             if len(found) >= cap:
                 break
@@ -316,8 +319,9 @@ class Evaluator:
         postings = segment.field(node.fieldname)
         if postings is None:
             return _nothing(counts)
-        numbers = expansion(node, postings)
-        limits.check_expansion(node.text if isinstance(node, wq.PatternQuery) else str(node), len(numbers))
+        numbers = expansion(node, postings, self.max_expansions + 1, self.deadline)  # no more read than refused
+        limits.check_expansion(node.text if isinstance(node, wq.PatternQuery) else str(node), len(numbers),
+                               self.max_expansions, node.fieldname)
         words = [wq.Term(node.fieldname, postings.terms[number].decode("utf-8")) for number in numbers]
         if len(words) <= 1:
             return self._part(words[0], index, counts, domain) if words else _nothing(counts)
