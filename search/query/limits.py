@@ -192,16 +192,20 @@ def check_expansion(word: str, count: int, max_expansions: int = MAX_EXPANSIONS,
     if count > max_expansions:
         typed = word if any(mark in word for mark in "*?") else word + "*"
         where = f" in {field}" if field else ""
-        raise QueryError(f"{shown(typed)} matches more than {max_expansions:,} indexed words{where} "
+        raise QueryError(f"{shown(typed)} matches more than {max_expansions:,} indexed {_words(max_expansions)}{where} "
                          f"(max_expansions {max_expansions:,}): type more letters before the * or ?, "
                          f"or {_RAISE}")
+
+
+def _words(count: int) -> str:
+    return "word" if count == 1 else "words"
 
 
 def check_fuzzy_expansion(word: str, count: int, max_expansions: int = MAX_EXPANSIONS) -> None:
     """Raise ``QueryError`` when the fuzzy word ``word`` (as typed, ``word~2``) matches more
     than ``max_expansions`` indexed words (``count``; the walk stops one past the cap)."""
     if count > max_expansions:
-        raise QueryError(f"{shown(word)} matches more than {max_expansions:,} indexed words "
+        raise QueryError(f"{shown(word)} matches more than {max_expansions:,} indexed {_words(max_expansions)} "
                          f"(max_expansions {max_expansions:,}): use fewer edits (word~1) or a longer word, "
                          f"or {_RAISE}")
 
