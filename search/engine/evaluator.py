@@ -184,17 +184,24 @@ class Evaluator:
         only where the phrase matched; not feedback terms, exclusions or ranges)."""
         found: dict[int, set[Term]] = {docnum: set() for docnum in docnums}
         leaves = _leaves(query)
+        by_segment: dict[int, list[int]] = {}
         for docnum in docnums:
             index = max(i for i, segment in enumerate(self.segments) if segment.offset <= docnum)
-            local = docnum - self.segments[index].offset
+            by_segment.setdefault(index, []).append(docnum)
+        for index, shown in by_segment.items():
+            # One vector lookup per term for all the segment's shown articles (a prefix holds
+            # hundreds of terms: one lookup per term and article was a third of ``co*``).
+            local = np.array(shown, dtype=np.int64) - self.segments[index].offset
             for node in leaves:
                 part = self._latest.get((id(node), index))
                 if part is None:
                     continue
                 for term, docs in part.terms.items():
-                    at = int(np.searchsorted(docs, local))
-                    if at < len(docs) and docs[at] == local:
-                        found[docnum].add(term)
+                    if not len(docs):
+                        continue
+                    at = np.minimum(np.searchsorted(docs, local), len(docs) - 1)
+                    for where in np.flatnonzero(docs[at] == local).tolist():
+                        found[shown[where]].add(term)
         return found
 
     def doc_frequency(self, field: str, text: str) -> int:

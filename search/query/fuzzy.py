@@ -88,23 +88,35 @@ def similar_words(searcher: Any, text: str, maxdist: int, prefix: int,
     """The words of the spelling lists within ``maxdist`` edits of ``text``.
 
     Whoosh walks the on-disk term table with a Levenshtein automaton, a binary search of the
-    file (dozens of small reads) per step; the same walk over each segment's word list held in
-    memory (``_word_list``) finds the same words several times faster, and the automaton is
-    built once for all segments and lists. ``deadline`` is checked as the lists are walked;
-    with ``cap``, the walk stops once ``cap`` words are found (a caller refusing more than
-    ``cap - 1`` needs no more).
+    file (dozens of small reads) per step; the same walk over the index's words held in memory
+    (``_all_words``: every segment's spelling lists merged once per reader) finds the same
+    words several times faster, one walk for all segments and lists. ``deadline`` is checked
+    as the list is walked; with ``cap``, the walk stops once ``cap`` words are found (a caller
+    refusing more than ``cap - 1`` needs no more).
     """
     automaton = Automata.levenshtein_dfa(text, maxdist, prefix)
     words: set[str] = set()
-    for reader, _offset in searcher.reader().leaf_readers():
-        for name in SPELLING_FIELDS:
-            if name in searcher.schema:
-                deadline.check()
-                for word in _automaton_matches(automaton, _word_list(reader, name), deadline):
-                    words.add(word)
-                    if cap is not None and len(words) >= cap:
-                        return words
+    deadline.check()
+    for word in _automaton_matches(automaton, _all_words(searcher), deadline):
+        words.add(word)
+        if cap is not None and len(words) >= cap:
+            break
     return words
+
+
+def _all_words(searcher: Any) -> list[str]:
+    """Every word of the spelling lists of every segment, sorted, once per reader: the
+    segments of an archive share most of their words, and titles' words are mostly also the
+    bodies', so one walk of the merged list does the work of four (on 20 x Reuters, 57,725
+    words instead of 140,000 walked for each fuzzy word)."""
+    reader = searcher.reader()
+    cached: list[str] | None = reader.__dict__.get("_newsearch_all_words")
+    if cached is None:
+        lists = [_word_list(leaf, name) for leaf, _offset in reader.leaf_readers()
+                 for name in SPELLING_FIELDS if name in searcher.schema]
+        cached = lists[0] if len(lists) == 1 else sorted(set().union(*lists))
+        reader.__dict__["_newsearch_all_words"] = cached
+    return cached
 
 
 def _word_list(reader: Any, field: str) -> list[str]:
