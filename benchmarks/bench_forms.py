@@ -9,7 +9,7 @@ query runs once to warm up, then ``--passes`` times; a query's latency is its me
 kind reports p50 / p95 over its queries (top 10 with snippets, exact totals). Peak memory is the
 process's maximum resident size at the end (``resource.getrusage``). Run by hand; not in CI.
 
-    python benchmarks/bench_forms.py INDEX CORPUS --expensive [--passes 3] [--cli] [--uncut]
+    python benchmarks/bench_forms.py INDEX CORPUS --expensive [--passes 3] [--cli] [--uncut] [--timeout S]
 
 ``--expensive`` times instead the expensive forms of issue 22 one by one (``EXPENSIVE``: short
 prefixes, a leading wildcard, wildcards, fuzzy words of two edits, several prefixes at once, a
@@ -17,7 +17,9 @@ prefixes, a leading wildcard, wildcards, fuzzy words of two edits, several prefi
 prefix), with the default caps and timeout: each answers (its median of ``--passes`` runs, after
 one warm-up) or is refused (how long the refusal took, and its one line). ``--uncut`` adds each
 form's time with no deadline (what the work costs within the caps); ``--cli`` the median wall
-time of ``newsearch search`` as a process, with its exit status. Prints a Markdown table.
+time of ``newsearch search`` as a process, with its exit status; ``--timeout S`` runs every
+form with that deadline instead of the default (a short one shows each phase is cut at it).
+Prints a Markdown table.
 """
 from __future__ import annotations
 
@@ -127,9 +129,11 @@ def expensive(args: argparse.Namespace) -> int:
     with search.open_index(args.index) as ix:
         for label, text, options in EXPENSIVE:
             text = text.replace("{phrase20}", phrase)
+            if args.timeout is not None:
+                options = {**options, "timeout": args.timeout}
             seconds, outcome = timed_search(ix, text, options, args.passes)
             shown = text if len(text) <= 40 else text[:37] + "..."
-            shown += "".join(f" --{name} {value}" for name, value in options.items())
+            shown += "".join(f" --{name} {value}" for name, value in options.items() if name != "timeout")
             cells = [label, f"`{shown}`", f"{seconds * 1000:.0f}"]
             if args.uncut:
                 uncut, _ = timed_search(ix, text, {**options, "timeout": None}, args.passes)
@@ -194,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--expensive", action="store_true", help="time the expensive forms one by one")
     parser.add_argument("--cli", action="store_true", help="with --expensive: also time `newsearch search`")
     parser.add_argument("--uncut", action="store_true", help="with --expensive: also time each with no deadline")
+    parser.add_argument("--timeout", type=float, help="with --expensive: the deadline of every form (default 1 s)")
     args = parser.parse_args(argv)
     if args.expensive:
         return expensive(args)

@@ -21,6 +21,7 @@ from search.errors import QueryError
 from search.index.schema import SPELLING_FIELDS as SPELLED
 from search.query import limits
 from search.query.limits import MAX_EXPANSIONS, MAX_FUZZY_DISTANCE, Deadline
+from search.whoosh_internals.reading import field_words
 
 # The word-list walk checks its deadline once per this many steps (a clock read each step would
 # cost more than the step).
@@ -123,7 +124,7 @@ def _word_list(reader: Any, field: str) -> list[str]:
     """A segment's sorted words of ``field``, read once per reader (segments never change)."""
     cache: dict[str, list[str]] = reader.__dict__.setdefault("_newsearch_words", {})
     if field not in cache:
-        cache[field] = [word.decode("utf-8") for word in reader.lexicon(field)]
+        cache[field] = [word.decode("utf-8") for word in field_words(reader, field)]
     return cache[field]
 
 
