@@ -13,9 +13,11 @@ Parts:
   parser sees it; ``parse_query`` calls it.
 - ``check_parsed``: the caps on the parsed query (a literal before a wildcard, a phrase's
   words, fuzzy words), before anything is looked up; ``run_search`` calls it.
-- ``check_expansions`` / ``check_expansion``: how many indexed words a prefix or wildcard
-  matches (each word and the whole query); the planner checks before the search runs, and the
-  engine's expansion calls ``check_expansion`` for each word it expands.
+- ``check_expansions`` / ``check_expansion`` / ``check_fuzzy_expansion``: how many indexed
+  words a prefix, wildcard or fuzzy word matches (each word and the whole query), against the
+  caller's ``max_expansions`` (``check_max_expansions``: 1 to ``MAX_EXPANSIONS_CEILING``; the
+  whole query ``total_expansions`` of it, issue 22); the planner checks before the search runs,
+  and the engine's expansion calls ``check_expansion`` for each word it expands.
 - ``Deadline`` and ``NO_DEADLINE``: a monotonic-clock budget whose ``check()`` raises
   ``QueryError``; the evaluator, fuzzy matching and spelling suggestions call it as they go.
 """
