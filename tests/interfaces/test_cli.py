@@ -352,6 +352,7 @@ def test_max_expansions_refuses_in_one_line_and_raising_it_answers(tmp_path: Pat
     assert "--max-expansions" in refused.stderr
     found = newsearch("search", "r*", "--max-expansions=50", "--index", index)
     assert found.returncode == 0 and " for 'r*'" in found.stdout
-    for bad in ("0", "-1", "many"):
+    for bad in ("0", "-1", "many", "1.5", "100001"):
         usage = newsearch("search", "r*", "--max-expansions", bad, "--index", index)
         assert usage.returncode == 2 and usage.stderr.count("\n") == 1, usage.stderr
+        assert "--max-expansions takes a whole number of words from 1 to 100,000" in usage.stderr
