@@ -25,7 +25,7 @@ from whoosh import query as wq
 from search.engine.evaluator import Evaluator
 from search.index import storage
 from search.query.dates import naive_utc, since_bound, until_bound
-from search.query.limits import DEFAULT_TIMEOUT
+from search.query.limits import DEFAULT_TIMEOUT, MAX_EXPANSIONS
 from search.errors import IndexNotFoundError, IndexWriteError, QueryError
 from search.pipeline import SearchOptions, run_search
 from search.query.ranking import weighting
@@ -152,6 +152,7 @@ class Index:
         recent: bool | float = False,
         snippets: int = 2,
         timeout: float | None = DEFAULT_TIMEOUT,
+        max_expansions: int = MAX_EXPANSIONS,
     ) -> Results:
         """Search the index; ``since``/``until`` take datetimes or the query language's date forms.
 
@@ -160,6 +161,9 @@ class Index:
         the number of fragments per hit; 0 leaves them out, for callers that only need the ranking.
         ``timeout`` is how many seconds the search may take (``search.query.limits``; None: no
         deadline); a query past it, or past one of the caps there, raises ``QueryError``.
+        ``max_expansions`` is how many indexed words one prefix, wildcard or fuzzy word may
+        expand to (1 to ``limits.MAX_EXPANSIONS_CEILING``; all the prefixes of a query together
+        4 times it): a query past it raises ``QueryError`` naming the word.
 
         Raises ``QueryError`` for a query or option it cannot understand.
         """
@@ -168,7 +172,7 @@ class Index:
             since=_bound(since, start=True), until=_bound(until, start=False),
             fields=tuple(fields) if fields else SEARCH_FIELDS,
             highlight=highlight, facets=facets, recent=_half_life(recent), snippets=snippets,
-            timeout=timeout,
+            timeout=timeout, max_expansions=max_expansions,
         )
         return run_search(self._searcher(), query, options, root=self.path)
 

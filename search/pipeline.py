@@ -59,6 +59,9 @@ class SearchOptions:
     recent: float | None = None  # the recency boost's half-life in days; None: no boost
     # Seconds the search may run before a QueryError stops it (``limits``); None: no deadline.
     timeout: float | None = limits.DEFAULT_TIMEOUT
+    # Indexed words one prefix, wildcard or fuzzy word may expand to (``limits``: the total of
+    # a query's prefixes is 4 times it); 1 to ``limits.MAX_EXPANSIONS_CEILING``.
+    max_expansions: int = limits.MAX_EXPANSIONS
 
     def validate(self) -> None:
         """Raise ``QueryError`` for options out of range."""
@@ -80,6 +83,7 @@ class SearchOptions:
         if self.recent is not None and self.sort != "relevance":
             raise QueryError(f"the recency boost reorders relevance ranking; it cannot be used with sort={self.sort}")
         limits.check_timeout(self.timeout)
+        limits.check_max_expansions(self.max_expansions)
         if self.since and self.until and self.since >= self.until:
             raise QueryError(f"since (from {self.since:%Y-%m-%d %H:%M}) must be before until "
                              f"(up to {self.until:%Y-%m-%d %H:%M}): no article could match")
@@ -104,9 +108,9 @@ def run_search(searcher: Any, text: str, options: SearchOptions, now: datetime |
     """
     started = time.perf_counter()
     options.validate()
-    evaluator = Evaluator(searcher, root)
+    evaluator = Evaluator(searcher, root, max_expansions=options.max_expansions)
     plan = plan_query(text, searcher, options.fields, date_filter(options), options.timeout,
-                      evaluator.expansion_words, now)
+                      evaluator.expansion_words, now, options.max_expansions)
     evaluator.deadline = plan.deadline
     if options.sort == "relevance":
         return _ranked_search(evaluator, plan, options, started, now)

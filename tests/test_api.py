@@ -473,3 +473,16 @@ def test_update_on_a_read_only_index_is_a_search_error(tiny_index: search.Index,
             tiny_index.update(tiny_corpus)
     finally:
         tiny_index.path.chmod(0o700)
+
+
+def test_max_expansions_lowers_and_raises_the_prefix_cap(tiny_index: search.Index) -> None:
+    """``r*`` expands to a handful of the tiny corpus's words: refused at max_expansions=2 with
+    one line naming the word, the cap and the option, answered at the default (issue 22)."""
+    with pytest.raises(search.QueryError) as caught:
+        tiny_index.search("r*", max_expansions=2)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("'r*' matches more than 2 indexed words")
+    assert "max_expansions=" in message
+    assert tiny_index.search("r*").total == tiny_index.search("r*", max_expansions=10).total > 0
+    with pytest.raises(search.QueryError, match="max_expansions must be a whole number"):
+        tiny_index.search("r*", max_expansions=0)

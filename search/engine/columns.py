@@ -35,7 +35,7 @@ import re
 import struct
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -320,12 +320,21 @@ class TermTable:
         return at if at < self._count and self[at] == text else -1
 
     def prefixed(self, prefix: bytes) -> range:
-        """The numbers of the terms that start with ``prefix``."""
+        """The numbers of the terms that start with ``prefix``: two binary searches (the end
+        is the first term at or past the prefix's successor), so a prefix of many words costs
+        no more to delimit than one of few."""
         low = bisect_left(self, prefix)
+        stripped = prefix.rstrip(b"\xff")
+        if not stripped:  # b"" or all 0xff bytes: every term from ``low`` on starts with it
+            return range(low, self._count) if not prefix else range(low, self._scan_end(low, prefix))
+        successor = stripped[:-1] + bytes([stripped[-1] + 1])
+        return range(low, max(low, bisect_left(self, successor, low)))
+
+    def _scan_end(self, low: int, prefix: bytes) -> int:
         high = low
         while high < self._count and self[high].startswith(prefix):
             high += 1
-        return range(low, high)
+        return high
 
     def between(self, low: bytes | None, high: bytes | None, low_excluded: bool, high_excluded: bool) -> range:
         """The numbers of the terms in a range (None: unbounded)."""
@@ -337,10 +346,14 @@ class TermTable:
             end += 1
         return range(start, max(start, end))
 
-    def matching(self, pattern: re.Pattern[bytes], prefix: bytes = b"") -> Iterator[int]:
-        """The numbers of the terms ``pattern`` matches whole, among those starting with ``prefix``."""
+    def matching(self, pattern: re.Pattern[bytes], prefix: bytes = b"",
+                 check: Callable[[], None] | None = None, every: int = 512) -> Iterator[int]:
+        """The numbers of the terms ``pattern`` matches whole, among those starting with
+        ``prefix``; ``check`` (a deadline's) is called once per ``every`` terms tested."""
         span = self.prefixed(prefix) if prefix else range(self._count)
-        for index in span:
+        for step, index in enumerate(span):
+            if check is not None and step % every == every - 1:
+                check()
             if pattern.fullmatch(self[index]):
                 yield index
 

@@ -46,6 +46,8 @@ from search.query.ranking import FeedbackBoost, FieldsTerm
 from search.query.recency import RecencyBoost, recency_factors
 
 Term = tuple[str, bytes]
+# An expansion's words scored between two checks of the deadline.
+_TERMS_PER_CHECK = 64
 
 
 class _Part:
@@ -95,10 +97,12 @@ def _restricted(part: _Part, domain: _Domain | None) -> _Part:
 class Evaluator:
     """Scores queries on one searcher's segments; remembers sub-query results for reuse."""
 
-    def __init__(self, searcher: Any, root: Path | None = None, deadline: limits.Deadline | None = None) -> None:
+    def __init__(self, searcher: Any, root: Path | None = None, deadline: limits.Deadline | None = None,
+                 max_expansions: int = limits.MAX_EXPANSIONS) -> None:
         self.searcher = searcher
         self.root = root or Path(".")
         self.deadline = deadline or limits.NO_DEADLINE  # checked by every sub-query (issue 23)
+        self.max_expansions = max_expansions  # words a prefix or wildcard may reach (limits)
         self.segments = [SegmentView(sub, offset, self.root) for sub, offset in searcher.leaf_searchers()
                          if isinstance(sub.reader(), SegmentReader)]
         self.stats = CollectionStats(searcher, self.segments)
@@ -180,31 +184,39 @@ class Evaluator:
         only where the phrase matched; not feedback terms, exclusions or ranges)."""
         found: dict[int, set[Term]] = {docnum: set() for docnum in docnums}
         leaves = _leaves(query)
+        by_segment: dict[int, list[int]] = {}
         for docnum in docnums:
             index = max(i for i, segment in enumerate(self.segments) if segment.offset <= docnum)
-            local = docnum - self.segments[index].offset
+            by_segment.setdefault(index, []).append(docnum)
+        for index, shown in by_segment.items():
+            # One vector lookup per term for all the segment's shown articles (a prefix holds
+            # hundreds of terms: one lookup per term and article was a third of ``co*``).
+            local = np.array(shown, dtype=np.int64) - self.segments[index].offset
             for node in leaves:
                 part = self._latest.get((id(node), index))
                 if part is None:
                     continue
                 for term, docs in part.terms.items():
-                    at = int(np.searchsorted(docs, local))
-                    if at < len(docs) and docs[at] == local:
-                        found[docnum].add(term)
+                    if not len(docs):
+                        continue
+                    at = np.minimum(np.searchsorted(docs, local), len(docs) - 1)
+                    for where in np.flatnonzero(docs[at] == local).tolist():
+                        found[shown[where]].add(term)
         return found
 
     def doc_frequency(self, field: str, text: str) -> int:
         """How many articles hold the word (an index term) in the field."""
         return self.stats.doc_frequency(field, text.encode("utf-8"))
 
-    def expansion_words(self, node: wq.Query, cap: int) -> set[bytes]:
-        """The index words a prefix or wildcard stands for over every segment, at most ``cap``."""
+    def expansion_words(self, node: wq.Query, cap: int, deadline: limits.Deadline | None = None) -> set[bytes]:
+        """The index words a prefix or wildcard stands for over every segment, at most ``cap``;
+        ``deadline`` (else the evaluator's) is checked as a wildcard walks the terms."""
         found: set[bytes] = set()
         for segment in self.segments:
             postings = segment.field(node.fieldname)
             if postings is None:
                 continue
-            for number in expansion(node, postings, cap - len(found)):
+            for number in expansion(node, postings, cap - len(found), deadline or self.deadline):
                 found.add(postings.terms[number])
             if len(found) >= cap:
                 break
@@ -320,16 +332,43 @@ class Evaluator:
         postings = segment.field(node.fieldname)
         if postings is None:
             return _nothing(counts)
-        numbers = expansion(node, postings)
-        limits.check_expansion(node.text if isinstance(node, wq.PatternQuery) else str(node), len(numbers))
-        words = [wq.Term(node.fieldname, postings.terms[number].decode("utf-8")) for number in numbers]
-        if len(words) <= 1:
+        numbers = expansion(node, postings, self.max_expansions + 1, self.deadline)  # no more read than refused
+        limits.check_expansion(node.text if isinstance(node, wq.PatternQuery) else str(node), len(numbers),
+                               self.max_expansions, node.fieldname)
+        if len(numbers) <= 1:
+            words = [wq.Term(node.fieldname, postings.terms[number].decode("utf-8")) for number in numbers]
             return self._part(words[0].with_boost(node.boost), index, counts, domain) if words else _nothing(counts)
-        union = wq.Or(words, boost=node.boost)
-        part = self._part(union, index, counts, domain)
-        for word in words:  # what highlighting asks about: which words each article has
-            part.terms.update(self._part(word, index, counts, domain).terms)
-        return part
+        return self._expansion_union(node, index, counts, domain, postings, numbers)
+
+    def _expansion_union(self, node: wq.MultiTerm, index: int, counts: bool, domain: _Domain | None,
+                         postings: Any, numbers: list[int]) -> _Part:
+        """The OR of an expansion's words, each scored as ``_term`` scores it and summed as
+        ``_union`` sums them (the same order, so the same floating-point sums), read straight
+        from the term numbers the expansion found: no ``Term`` per word, no second lookup of
+        each word in the term table (on Reuters ``co*``, 2,553 words, 0.61 -> 0.37 s)."""
+        segment = self.segments[index]
+        field = node.fieldname
+        mask = None if domain is None else domain.mask
+        parts: list[_Part] = []
+        terms: dict[Term, np.ndarray] = {}
+        for step, number in enumerate(numbers):
+            if step % _TERMS_PER_CHECK == _TERMS_PER_CHECK - 1:
+                self.deadline.check()
+            text = postings.terms[number]
+            docs, weights, _numbers = segment.postings(postings, number)
+            if mask is not None:
+                inside = mask[docs]
+                docs, weights = docs[inside], weights[inside]
+            scores = bm25(self.stats, segment, field, text, 1.0, docs, weights)
+            parts.append(_Part(docs, scores, np.ones(len(docs), np.int64) if counts else None, 1))
+            terms[(field, text)] = docs  # what highlighting asks about: which words each article has
+        ordered = sorted(parts, key=lambda part: -len(part.docs))  # the largest first, as _union
+        docs, scores = accumulate([(part.docs, part.scores) for part in ordered], segment.size)
+        matched = count_terms([(part.docs, part.counts) for part in parts if part.counts is not None], docs) \
+            if counts else None
+        if node.boost != 1.0:
+            scores = scores * node.boost
+        return _Part(docs, scores, matched, len(parts), terms)
 
     def _union(self, node: wq.Or, index: int, counts: bool, domain: _Domain | None) -> _Part:
         if not node.subqueries:

@@ -15,11 +15,18 @@ from whoosh import query as wq
 
 from search.engine.columns import FieldColumns
 from search.errors import QueryError
+from search.query import limits
+
+# A wildcard's walk over the term table checks the deadline once per this many terms.
+_TERMS_PER_CHECK = 512
 
 
-def expansion(node: wq.MultiTerm, postings: FieldColumns, cap: int | None = None) -> list[int]:
+def expansion(node: wq.MultiTerm, postings: FieldColumns, cap: int | None = None,
+              deadline: limits.Deadline = limits.NO_DEADLINE) -> list[int]:
     """The numbers of the field's terms a prefix, wildcard or term range stands for (the first
-    ``cap`` of them when given)."""
+    ``cap`` of them when given). A wildcard tests every term after its literal start (``c*n``
+    every word in c), checking ``deadline`` as it goes; a prefix and a range are two binary
+    searches."""
     terms = postings.terms
     found: Any
     if isinstance(node, wq.Prefix):
@@ -28,7 +35,8 @@ def expansion(node: wq.MultiTerm, postings: FieldColumns, cap: int | None = None
         text = node.text
         cut = min([at for at in (text.find("*"), text.find("?")) if at >= 0], default=len(text))
         pattern = re.compile(fnmatch.translate(text).encode("utf-8"), re.DOTALL)
-        found = (number for number in terms.matching(pattern, text[:cut].encode("utf-8"))
+        found = (number for number in terms.matching(pattern, text[:cut].encode("utf-8"),
+                                                     lambda: deadline.check(), _TERMS_PER_CHECK)
                  if _decodes(terms[number]))
     elif isinstance(node, wq.TermRange):
         low = None if node.start is None else node.start.encode("utf-8")

@@ -21,7 +21,7 @@ import click
 
 from search.present import display
 from search.errors import SearchError
-from search.query.limits import DEFAULT_TIMEOUT, MAX_TIMEOUT
+from search.query.limits import DEFAULT_TIMEOUT, MAX_EXPANSIONS, MAX_EXPANSIONS_CEILING, MAX_TIMEOUT
 
 EXIT_OK, EXIT_NOTHING_FOUND, EXIT_ERROR = 0, 1, 2
 
@@ -78,6 +78,25 @@ def index_option(function: F) -> F:
 def location(index_dir: Path, engine: str | None) -> str | Path:
     """Where the index is: the remote engine when one is named, else the folder."""
     return engine.strip() if engine and engine.strip() else index_dir
+
+
+def _expansions_value(_ctx: click.Context, _param: click.Parameter, value: str | int) -> int:
+    """``--max-expansions``' value, or a one-line usage error (exit 2) for one that is not a
+    whole number from 1 to ``MAX_EXPANSIONS_CEILING``."""
+    text = str(value).strip().replace(",", "").replace("_", "")
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_EXPANSIONS_CEILING:
+        raise CliError(f"--max-expansions takes a whole number of words from 1 to {MAX_EXPANSIONS_CEILING:,}, "
+                       f"not {str(value)!r:.40}")
+    return int(text)
+
+
+def max_expansions_option(function: F) -> F:
+    """``--max-expansions N``: how many indexed words a prefix, wildcard or fuzzy word may reach."""
+    return click.option(
+        "--max-expansions", "max_expansions", default=str(MAX_EXPANSIONS), show_default=True, metavar="N",
+        callback=_expansions_value,
+        help=f"Refuse a prefix, wildcard or fuzzy word matching more than N indexed words (exit 2); "
+             f"all prefixes together 4 N; N at most {MAX_EXPANSIONS_CEILING:,}.")(function)
 
 
 def output_options(function: F) -> F:
@@ -308,10 +327,11 @@ def _progress_bar(as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--facets", is_flag=True, help="Also print counts by source, tag and month.")
 @click.option("--timeout", type=click.FloatRange(0, MAX_TIMEOUT, min_open=True), default=DEFAULT_TIMEOUT,
               show_default=True, metavar="SECONDS", help="Stop a search that runs longer than this (exit 2).")
+@max_expansions_option
 @output_options
 def search_command(query: tuple[str, ...], index_dir: Path, engine: str | None, limit: int, page: int, sort: str,
                    since: str | None, until: str | None, recent: bool, half_life: float | None,
-                   facets: bool, timeout: float, as_json: bool, color: str) -> None:
+                   facets: bool, timeout: float, max_expansions: int, as_json: bool, color: str) -> None:
     """Search the index for QUERY and print ranked hits with highlighted fragments.
 
     \b
@@ -321,14 +341,15 @@ def search_command(query: tuple[str, ...], index_dir: Path, engine: str | None, 
     date:2026-01  date:[2026-01-01 to 2026-01-31]  date:>="3 days ago"
 
     A query is refused (exit 2, one line) past a cap of search/query/limits.py: 1,000
-    characters, 64 words, 100 letters a word, a letter before each * or ?, 1,000 words per
-    prefix, 5 fuzzy words; or when it runs longer than --timeout.
+    characters, 64 words, 100 letters a word, a letter before each * or ?, --max-expansions
+    words per prefix, wildcard or fuzzy word (4 times it for all prefixes), 5 fuzzy words;
+    or when it runs longer than --timeout.
     """
     ix = open_existing(location(index_dir, engine))
     with friendly_errors():
         results = ix.search(" ".join(query), limit=limit, page=page, sort=sort, since=since, until=until,
                             facets=facets, highlight=None, recent=half_life if half_life is not None else recent,
-                            timeout=timeout)
+                            timeout=timeout, max_expansions=max_expansions)
     show_results(results, as_json=as_json, color=display.want_color("never" if as_json else color, sys.stdout),
                  facets=facets)
     if not results.total:
@@ -401,12 +422,15 @@ def stats(index_dir: Path, engine: str | None, as_json: bool) -> None:
 @cli.command()
 @index_option
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-def repl(index_dir: Path = Path("index"), engine: str | None = None, color: str = "auto") -> None:
+@max_expansions_option
+def repl(index_dir: Path = Path("index"), engine: str | None = None, color: str = "auto",
+         max_expansions: int = MAX_EXPANSIONS) -> None:
     """Open the interactive search prompt (reads one query per line when not on a terminal)."""
     from search.interfaces.repl import run_repl
     engine = engine or os.environ.get("NEWSEARCH_ENGINE")  # a bare `newsearch` invokes this without click's envvar
     with friendly_errors():
-        run_repl(location(index_dir, engine), color=color)
+        # int(): a bare `newsearch` invokes this with the option's default uncast by its callback.
+        run_repl(location(index_dir, engine), color=color, max_expansions=int(max_expansions))
 
 
 @cli.command()

@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from search.remote.index import RemoteIndex
 
 PAGE_SIZE = 10
+# search.query.limits.MAX_EXPANSIONS and MAX_EXPANSIONS_CEILING, repeated here because limits
+# imports Whoosh, which this module must not load (tests/interfaces/test_repl.py keeps them equal).
+MAX_EXPANSIONS = 1_000
+MAX_EXPANSIONS_CEILING = 100_000
 SORTS = ("relevance", "newest", "oldest")
 # The names users may type before a colon: search.index.schema.FIELD_ALIASES, repeated here because
 # schema imports Whoosh (tests/test_repl.py keeps the two lists equal).
@@ -58,6 +62,8 @@ Commands (any unambiguous prefix works, e.g. :n, :o 3):
   :since DATE, :until DATE        keep only articles from / up to DATE until cleared
                                   (2026-07, 'last week', '3 days ago'; no DATE clears)
   :facets                         counts by source, tag and month for the current query
+  :expansions [N]                 show, or set, how many indexed words a prefix, wildcard
+                                  or fuzzy word may match (max_expansions; 1,000 by default)
   :json                           switch JSON output on or off
   :help, :quit                    this help; leave (Ctrl-D also leaves)
 Tab completes commands and field names (title:, tag:, source:, date:, ...). Ctrl-C clears
@@ -86,6 +92,7 @@ class Session:
     since: str | None = None
     until: str | None = None
     recent: bool | float = False  # the API's ``recent``: off, on, or a half-life in days
+    max_expansions: int = MAX_EXPANSIONS  # the API's ``max_expansions``
     json: bool = False
     shown: Results | None = None
     # The spelling shown under the last results, when Enter would search it (no next page).
@@ -95,13 +102,14 @@ class Session:
         """Run ``query`` with the session's sort and date filters."""
         return self.index.search(query, limit=PAGE_SIZE, page=page, sort=self.sort, since=self.since,
                                  until=self.until, highlight=None, facets=facets,
-                                 recent=self.recent)
+                                 recent=self.recent, max_expansions=self.max_expansions)
 
     def prompt(self) -> str:
         """The prompt, naming the sort order, filters and JSON mode when they are not the default."""
         state = [self.sort] if self.sort != "relevance" else []
         state += [f"{name} {value}" for name, value in (("since", self.since), ("until", self.until)) if value]
         state += ["recent"] if self.recent is True else [f"recent {self.recent:g}d"] if self.recent else []
+        state += [f"expansions {self.max_expansions}"] if self.max_expansions != MAX_EXPANSIONS else []
         state += ["json"] if self.json else []
         return f"newsearch [{display.clean(', '.join(state))}]> " if state else "newsearch> "
 
@@ -298,6 +306,22 @@ def cmd_facets(session: Session, _arg: str) -> None:
         say(session, display.format_facets(facets) or "no facets")
 
 
+def cmd_expansions(session: Session, arg: str) -> None:
+    """:expansions [N]: show how many indexed words a prefix, wildcard or fuzzy word may match,
+    or set it (1 to MAX_EXPANSIONS_CEILING); the current query is shown again after a change."""
+    value = arg.strip().replace(",", "").replace("_", "")
+    if not value:
+        note(f"max_expansions {session.max_expansions:,} (a prefix, wildcard or fuzzy word may match that many "
+             f"indexed words; :expansions N changes it, default {MAX_EXPANSIONS:,})")
+        return
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_EXPANSIONS_CEILING:
+        raise UsageError(f"give a whole number of words from 1 to {MAX_EXPANSIONS_CEILING:,}, not "
+                         f"{display.clean(arg.strip())!r:.40}; e.g. :expansions 5000")
+    session.max_expansions = int(value)
+    note(f"max_expansions {session.max_expansions:,}")
+    rerun(session)
+
+
 def cmd_json(session: Session, _arg: str) -> None:
     """:json: switch JSON output on or off."""
     session.json = not session.json
@@ -317,9 +341,9 @@ def cmd_quit(_session: Session, _arg: str) -> None:
 COMMANDS: dict[str, Callable[[Session, str], None]] = {
     "next": cmd_next, "prev": cmd_prev, "open": cmd_open, "related": cmd_related, "sort": cmd_sort, "recent": cmd_recent,
     "since": date_filter("since", since_bound), "until": date_filter("until", until_bound),
-    "facets": cmd_facets, "json": cmd_json, "help": cmd_help, "quit": cmd_quit,
+    "facets": cmd_facets, "expansions": cmd_expansions, "json": cmd_json, "help": cmd_help, "quit": cmd_quit,
 }
-TAKES_ARGUMENT = {"open", "related", "sort", "recent", "since", "until"}
+TAKES_ARGUMENT = {"open", "related", "sort", "recent", "since", "until", "expansions"}
 
 
 def matching(name: str) -> list[str]:
@@ -389,15 +413,17 @@ def completions(line: str, begin: int, text: str) -> list[str]:
 
 # Loops ------------------------------------------------------------------------------------
 
-def run_repl(index_dir: str | Path, *, color: str = "auto") -> None:
+def run_repl(index_dir: str | Path, *, color: str = "auto", max_expansions: int = MAX_EXPANSIONS) -> None:
     """Open the index at ``index_dir`` and read queries until EOF or ``:quit``.
 
     On a terminal: a banner, a prompt with history and completion, Ctrl-C clearing the line.
     Otherwise one query or command per line, results on stdout, errors on stderr. Raises
     ``SearchError`` (``IndexNotFoundError``...) when the index cannot be opened.
+    ``max_expansions`` starts the session's ``:expansions`` setting.
     """
     with search.open_index(index_dir) as index:
-        session = Session(index=index, color=display.want_color(color, sys.stdout), interactive=sys.stdin.isatty())
+        session = Session(index=index, color=display.want_color(color, sys.stdout), interactive=sys.stdin.isatty(),
+                          max_expansions=max_expansions)
         if session.interactive:
             prompt_loop(session, LineEditor(history_path(), completions))
         else:

@@ -30,7 +30,9 @@ two filters on one field are alternatives (source:a source:b). Field names may b
 case. A query that cannot mean what was typed is refused with one line naming the place.
 
 Caps (search/query/limits.py): 1,000 characters, 64 words, 100 letters a word, a letter before
-each * or ?, 1,000 words per prefix, 5 fuzzy words, and --timeout seconds.
+each * or ?, 5 fuzzy words, and --timeout seconds (1 by default). A prefix, wildcard or fuzzy
+word may match at most --max-expansions indexed words (1,000 by default, up to 100,000; the
+prompt's :expansions N), and all the prefixes of a query together 4 times that.
 """
 
 DATES = """\

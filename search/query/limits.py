@@ -13,9 +13,11 @@ Parts:
   parser sees it; ``parse_query`` calls it.
 - ``check_parsed``: the caps on the parsed query (a literal before a wildcard, a phrase's
   words, fuzzy words), before anything is looked up; ``run_search`` calls it.
-- ``check_expansions`` / ``check_expansion``: how many indexed words a prefix or wildcard
-  matches (each word and the whole query); the planner checks before the search runs, and the
-  engine's expansion calls ``check_expansion`` for each word it expands.
+- ``check_expansions`` / ``check_expansion`` / ``check_fuzzy_expansion``: how many indexed
+  words a prefix, wildcard or fuzzy word matches (each word and the whole query), against the
+  caller's ``max_expansions`` (``check_max_expansions``: 1 to ``MAX_EXPANSIONS_CEILING``; the
+  whole query ``total_expansions`` of it, issue 22); the planner checks before the search runs,
+  and the engine's expansion calls ``check_expansion`` for each word it expands.
 - ``Deadline`` and ``NO_DEADLINE``: a monotonic-clock budget whose ``check()`` raises
   ``QueryError``; the evaluator, fuzzy matching and spelling suggestions call it as they go.
 """
@@ -44,18 +46,29 @@ MAX_PHRASE_WORDS = 32
 # Literal characters a wildcard word needs before its first * or ?: ``*ike`` or ``?*`` walks
 # every word of the index (``*`` alone and ``field:*``, every article, are another query).
 MIN_WILDCARD_PREFIX = 1
-# Indexed words one prefix or wildcard may expand to in one field, as Elasticsearch's
-# max_expansions; each expansion is a posting list read and scored.
+# Indexed words one prefix, wildcard or fuzzy word may expand to in one field, as
+# Elasticsearch's max_expansions; each expansion is a posting list read and scored. The default
+# of ``max_expansions`` (SearchOptions.max_expansions, Index.search(max_expansions=),
+# --max-expansions, the prompt's :expansions), which a caller may raise or lower.
 MAX_EXPANSIONS = 1_000
-# Indexed words all the prefixes and wildcards of one query may expand to together.
-MAX_TOTAL_EXPANSIONS = 4_000
+# The highest max_expansions a caller may ask for (as MAX_TIMEOUT for the timeout), so a web
+# page cannot ask for every word of the index: above it a query is a scan, not a search.
+MAX_EXPANSIONS_CEILING = 100_000
+# All the prefixes and wildcards of one query together may expand to this many times
+# max_expansions: the query's cost is the sum of its expansions, and scaling the total with
+# the per-word cap lets a raised cap pass the same query with several prefixes.
+TOTAL_EXPANSIONS_FACTOR = 4
+# Indexed words all the prefixes and wildcards of one query may expand to together, by default.
+MAX_TOTAL_EXPANSIONS = TOTAL_EXPANSIONS_FACTOR * MAX_EXPANSIONS
 # Edit distances a fuzzy word may ask for (``word~2``): above it Whoosh's Levenshtein automaton
 # explodes (tens of seconds).
 MAX_FUZZY_DISTANCE = 2
 # Fuzzy words (``word~``, ``word~2``) in one query: each walks every spelling list.
 MAX_FUZZY_WORDS = 5
-# Indexed words one fuzzy word may match (``ab~2`` matches nearly every short word).
-MAX_FUZZY_EXPANSIONS = 1_000
+# Indexed words one fuzzy word may match by default (``ab~2`` matches nearly every short
+# word): max_expansions, as Elasticsearch's fuzzy query caps its expansions with the same
+# setting; each match is a posting list read and scored, as a prefix's words are.
+MAX_FUZZY_EXPANSIONS = MAX_EXPANSIONS
 # Words "did you mean" corrects in one query; a longer query gets no suggestion.
 MAX_SPELLING_WORDS = 8
 # Letters in a word "did you mean" corrects; a longer one (no misspelling) is left as typed.
@@ -109,6 +122,23 @@ def check_timeout(timeout: float | None) -> None:
         raise QueryError(f"timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds, not {timeout}")
 
 
+_RAISE = "raise the cap (--max-expansions, :expansions, max_expansions=)"
+
+
+def check_max_expansions(max_expansions: object) -> None:
+    """Raise ``QueryError`` for a ``max_expansions`` that is not a whole number from 1 to
+    ``MAX_EXPANSIONS_CEILING``."""
+    if isinstance(max_expansions, bool) or not isinstance(max_expansions, int) \
+            or not 1 <= max_expansions <= MAX_EXPANSIONS_CEILING:
+        raise QueryError(f"max_expansions must be a whole number from 1 to {MAX_EXPANSIONS_CEILING:,}, "
+                         f"not {max_expansions!r:.40}")
+
+
+def total_expansions(max_expansions: int) -> int:
+    """How many words all the prefixes and wildcards of a query may expand to together."""
+    return TOTAL_EXPANSIONS_FACTOR * max_expansions
+
+
 def check_text(text: str) -> None:
     """Raise ``QueryError`` when the text as typed passes a cap: too long, too many words, or
     a word too long. Done first, as parsing such a text is itself the cost."""
@@ -157,30 +187,50 @@ def check_parsed(parsed: wq.Query, text: str) -> None:
                          f"at most {MAX_FUZZY_WORDS} are allowed: drop the ~ from some")
 
 
-def check_expansion(word: str, count: int) -> None:
+def check_expansion(word: str, count: int, max_expansions: int = MAX_EXPANSIONS, field: str = "") -> None:
     """Raise ``QueryError`` when the prefix or wildcard ``word`` expands to more than
-    ``MAX_EXPANSIONS`` indexed words (``count``)."""
-    if count > MAX_EXPANSIONS:
+    ``max_expansions`` indexed words (``count``; read up to one more than the cap, hence
+    "more than")."""
+    if count > max_expansions:
         typed = word if any(mark in word for mark in "*?") else word + "*"
-        raise QueryError(f"{shown(typed)} matches more than {MAX_EXPANSIONS:,} indexed words; "
-                         "type more letters before the * or ?")
+        where = f" in {field}" if field else ""
+        raise QueryError(f"{shown(typed)} matches more than {max_expansions:,} indexed {_words(max_expansions)}{where} "
+                         f"(max_expansions {max_expansions:,}): type more letters before the * or ?, "
+                         f"or {_RAISE}")
 
 
-def check_expansions(parsed: wq.Query, expand: Callable[[wq.Query, int], set[bytes]], text: str) -> None:
+def _words(count: int) -> str:
+    return "word" if count == 1 else "words"
+
+
+def check_fuzzy_expansion(word: str, count: int, max_expansions: int = MAX_EXPANSIONS) -> None:
+    """Raise ``QueryError`` when the fuzzy word ``word`` (as typed, ``word~2``) matches more
+    than ``max_expansions`` indexed words (``count``; the walk stops one past the cap)."""
+    if count > max_expansions:
+        raise QueryError(f"{shown(word)} matches more than {max_expansions:,} indexed {_words(max_expansions)} "
+                         f"(max_expansions {max_expansions:,}): use fewer edits (word~1) or a longer word, "
+                         f"or {_RAISE}")
+
+
+def check_expansions(parsed: wq.Query, expand: Callable[[wq.Query, int, Deadline], set[bytes]], text: str,
+                     max_expansions: int = MAX_EXPANSIONS, deadline: Deadline | None = None) -> None:
     """Raise ``QueryError`` when a prefix or wildcard of ``parsed`` expands to more than
-    ``MAX_EXPANSIONS`` words of the index in a field, or all of them together to more than
-    ``MAX_TOTAL_EXPANSIONS``. ``expand(leaf, cap)`` is the engine's: the words a prefix or
-    wildcard stands for, read only up to ``cap`` more than the cap, so this costs at most a
-    cap's worth of term lookups."""
+    ``max_expansions`` words of the index in a field, or all of them together to more than
+    ``total_expansions(max_expansions)``. ``expand(leaf, cap, deadline)`` is the engine's: the
+    words a prefix or wildcard stands for, read only up to ``cap`` (one more than the cap), so
+    this costs at most a cap's worth of term lookups, before any posting list is read; a
+    wildcard's walk of the term table checks ``deadline``."""
     total = 0
+    most = total_expansions(max_expansions)
     for leaf in _leaves(parsed):
         if type(leaf) not in (wq.Prefix, wq.Wildcard):
             continue
-        words = expand(leaf, MAX_EXPANSIONS + 1)
-        check_expansion(_wildcard_word(leaf), len(words))
+        words = expand(leaf, max_expansions + 1, deadline or NO_DEADLINE)
+        check_expansion(_wildcard_word(leaf), len(words), max_expansions, leaf.fieldname)
         total += len(words)
-        if total > MAX_TOTAL_EXPANSIONS:
-            raise QueryError(f"the prefixes and wildcards of query {shown(text)} match more than "
-                             f"{MAX_TOTAL_EXPANSIONS:,} indexed words together; type more letters before "
-                             "each * or ?, or use fewer of them")
+        if total > most:
+            raise QueryError(f"the prefixes and wildcards of query {shown(text)} match more than {most:,} "
+                             f"indexed words together ({TOTAL_EXPANSIONS_FACTOR} x max_expansions "
+                             f"{max_expansions:,}): type more letters before each * or ?, use fewer of them, "
+                             f"or {_RAISE}")
 

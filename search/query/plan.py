@@ -33,15 +33,17 @@ class QueryPlan:
 
 
 def plan_query(text: str, searcher: Any, fields: tuple[str, ...], restriction: wq.Query | None,
-               timeout: float | None, expansion_words: Callable[[wq.Query, int], set[bytes]],
-               now: datetime | None = None) -> QueryPlan:
+               timeout: float | None, expansion_words: Callable[[wq.Query, int, limits.Deadline], set[bytes]],
+               now: datetime | None = None, max_expansions: int = limits.MAX_EXPANSIONS) -> QueryPlan:
     """Parse, check and expand ``text`` once; ``QueryError`` for what cannot be searched.
 
     ``expansion_words`` is the engine's (how many words a prefix reaches); the deadline starts
     after parsing, as the first parse of a process also loads the stemmer, a cost of start-up.
+    ``max_expansions`` caps each prefix, wildcard and fuzzy word (``limits``).
     """
     merged, typed = parse_both(text, searcher.schema, now, fields)
     limits.check_parsed(merged, text)
     deadline = limits.Deadline(timeout, text)
-    limits.check_expansions(merged, expansion_words, text)
-    return QueryPlan(text, expand_fuzzy(merged, searcher, deadline), typed, fields, restriction, deadline)
+    limits.check_expansions(merged, expansion_words, text, max_expansions, deadline)
+    return QueryPlan(text, expand_fuzzy(merged, searcher, deadline, max_expansions), typed, fields, restriction,
+                     deadline)

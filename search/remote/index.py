@@ -73,9 +73,15 @@ class RemoteIndex:
     def search(self, query: str, *, limit: int = 10, page: int = 1, sort: str = "relevance",
                since: Any = None, until: Any = None, fields: tuple[str, ...] | list[str] | None = None,
                highlight: str | None = "text", facets: bool = False, recent: bool | float = False,
-               snippets: int = 2, timeout: float | None = limits.DEFAULT_TIMEOUT) -> Results:
+               snippets: int = 2, timeout: float | None = limits.DEFAULT_TIMEOUT,
+               max_expansions: int = limits.MAX_EXPANSIONS) -> Results:
         """Search, as ``Index.search`` does; ``UnsupportedQueryError`` (a ``QueryError``) for a
-        form the engine cannot express. Scores are the engine's own."""
+        form the engine cannot express. Scores are the engine's own.
+
+        ``timeout`` and ``max_expansions`` are validated as the embedded index does, then left
+        to the cluster: Typesense expands a prefix and typos itself, bounded by its own
+        candidate limit (``max_candidates``, a few words), on the server, where newsearch's
+        deadline does not run; a query here holds at most one prefix word."""
         from search.api import _bound
 
         started = time.perf_counter()
@@ -83,7 +89,8 @@ class RemoteIndex:
             raise refuse("the recency boost (--recent)", "its text relevance cannot be mixed with a date decay")
         options = SearchOptions(limit=limit, page=page, sort=sort, since=_bound(since, start=True),
                                 until=_bound(until, start=False), fields=tuple(fields) if fields else SEARCH_FIELDS,
-                                highlight=highlight, facets=facets, snippets=snippets, timeout=timeout)
+                                highlight=highlight, facets=facets, snippets=snippets, timeout=timeout,
+                                max_expansions=max_expansions)
         options.validate()
         merged, _typed = parse_both(query, self.schema, None, options.fields)
         limits.check_parsed(merged, query)

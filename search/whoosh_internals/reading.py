@@ -11,7 +11,8 @@ Parts:
   suggestions on an index of several segments) and ``_cache_term_infos`` (the same id or path
   looked up again and again in the term file).
 - ``field_length_bytes``: a segment's length byte of a field for every document, read once;
-  ``segment_location``: where a segment reader's files are.
+  ``segment_location``: where a segment reader's files are; ``field_words``: a segment's
+  terms of a field read in bulk (the spelling lists fuzzy words walk).
 
 Searches read none of Whoosh's postings (the engine reads newsearch's columns); what is used of
 Whoosh here is its per-document storage (stored fields, lengths, columns), its ids and paths,
@@ -35,7 +36,7 @@ from search.whoosh_internals.sorted_runs import speed_up_pools
 from search.whoosh_internals.writing import INLINE_LIMIT, SINGLE_POSITIONS, WHOOSH_ORIGINALS, apply_writer_fixes
 
 __all__ = ["INLINE_LIMIT", "SINGLE_POSITIONS", "TERM_CACHE_LIMIT", "WHOOSH_ORIGINALS", "apply", "create_whoosh",
-           "field_length_bytes", "open_whoosh", "segment_location"]
+           "field_length_bytes", "field_words", "open_whoosh", "segment_location"]
 
 # Term-table entries a segment reader keeps (``_cache_term_infos``): a few MB at most.
 TERM_CACHE_LIMIT = 20_000
@@ -247,3 +248,42 @@ def apply() -> None:
     _union_terms_within()
     _cache_term_infos()
     whoosh3.W3PerDocReader._newsearch_fixed = True
+
+
+# Bytes of the term file read at a time by ``field_words``.
+_WORDS_CHUNK = 1 << 20
+_KEY_LENGTHS = struct.Struct("!ii")  # Whoosh's OrderedHashReader record: key length, value length
+
+
+def field_words(reader: Any, field: str) -> list[bytes]:
+    """A segment's terms of ``field``, in order: what ``reader.lexicon(field)`` yields, read a
+    megabyte of the term file at a time and split in memory, where Whoosh reads each record
+    with two seeks and reads (the spelling lists of 20 x Reuters, 140,000 words: 1.0 -> 0.1 s,
+    a cost of the first fuzzy word or suggestion of a process). Falls back to the lexicon for
+    a reader laid out otherwise."""
+    terms = getattr(reader, "_terms", None)
+    table = getattr(terms, "_tindex", None)
+    fieldmap = getattr(terms, "_fieldmap", None)
+    if table is None or fieldmap is None or not hasattr(table, "closest_key_pos") or field not in fieldmap:
+        return list(reader.lexicon(field))
+    prefix = struct.pack("!H", fieldmap[field])
+    position = table.closest_key_pos(prefix)
+    end = table.endofdata
+    words: list[bytes] = []
+    buffer, start = b"", position  # ``buffer`` holds the file from ``start`` on
+    while position is not None and position < end:
+        at = position - start
+        if at + _KEY_LENGTHS.size > len(buffer) or \
+                at + _KEY_LENGTHS.size + _KEY_LENGTHS.unpack_from(buffer, at)[0] > len(buffer):
+            start, buffer = position, table.dbfile.get(position, min(_WORDS_CHUNK, end - position))
+            at = 0
+            if _KEY_LENGTHS.size > len(buffer) or \
+                    _KEY_LENGTHS.size + _KEY_LENGTHS.unpack_from(buffer, 0)[0] > len(buffer):
+                start, buffer = position, table.dbfile.get(position, end - position)  # a huge record
+        keylength, datalength = _KEY_LENGTHS.unpack_from(buffer, at)
+        key = buffer[at + _KEY_LENGTHS.size:at + _KEY_LENGTHS.size + keylength]
+        if key[:2] != prefix:
+            break
+        words.append(key[2:])
+        position += _KEY_LENGTHS.size + keylength + datalength
+    return words

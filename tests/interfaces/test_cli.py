@@ -339,3 +339,20 @@ def test_an_article_with_nothing_to_find_is_skipped_so_star_lists_every_article(
     stats = json.loads(newsearch("stats", "--index", tmp_path / "ix", "--json").stdout)
     listed = json.loads(newsearch("search", "*", "--index", tmp_path / "ix", "--json").stdout)
     assert stats["articles"] == listed["total"] == 1
+
+
+def test_max_expansions_refuses_in_one_line_and_raising_it_answers(tmp_path: Path, tiny_corpus: Path) -> None:
+    """Issue 22: a prefix past --max-expansions exits 2 with one line naming the word, the cap
+    and the option; a higher cap answers; a bad value is a one-line usage error."""
+    index = tmp_path / "ix"
+    newsearch("index", tiny_corpus, "--index", index)
+    refused = newsearch("search", "r*", "--max-expansions", "2", "--index", index)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "'r*' matches more than 2 indexed words" in refused.stderr
+    assert "--max-expansions" in refused.stderr
+    found = newsearch("search", "r*", "--max-expansions=50", "--index", index)
+    assert found.returncode == 0 and " for 'r*'" in found.stdout
+    for bad in ("0", "-1", "many", "1.5", "100001"):
+        usage = newsearch("search", "r*", "--max-expansions", bad, "--index", index)
+        assert usage.returncode == 2 and usage.stderr.count("\n") == 1, usage.stderr
+        assert "--max-expansions takes a whole number of words from 1 to 100,000" in usage.stderr

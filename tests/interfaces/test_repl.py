@@ -357,3 +357,41 @@ def test_a_query_of_stop_words_only_is_answered(index_dir: Path, tmp_path: Path)
     assert "results for 'the who'" in output and "no searchable words" not in output
     assert "Traceback" not in output
     quit_cleanly(child)
+
+
+# max_expansions (issue 22) --------------------------------------------------------------------
+
+def test_expansions_shows_and_sets_the_cap_and_the_session_goes_on(index_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with search.open_index(index_dir) as index:
+        session = repl.Session(index=index, color=False, interactive=False)
+        assert repl.step(session, ":expansions") is True
+        assert "max_expansions 1,000" in capsys.readouterr().err
+        assert repl.step(session, ":expansions 2") is True
+        assert session.max_expansions == 2 and "expansions 2" in session.prompt()
+        capsys.readouterr()
+        assert repl.step(session, "r*") is True  # refused: one error line, the session goes on
+        refused = capsys.readouterr()
+        assert refused.out == "" and refused.err.count("\n") == 1
+        assert "'r*' matches more than 2 indexed words" in refused.err and ":expansions" in refused.err
+        assert repl.step(session, ":exp 1000") is True
+        capsys.readouterr()
+        assert repl.step(session, "r*") is True
+        assert " for 'r*'" in capsys.readouterr().out
+        for bad in ("0", "-1", "x", "1.5", str(repl.MAX_EXPANSIONS_CEILING + 1)):
+            assert repl.step(session, f":expansions {bad}") is True
+            assert "give a whole number of words from 1 to 100,000" in capsys.readouterr().err
+        assert session.max_expansions == 1000  # a bad value leaves it as it was
+
+
+def test_repl_takes_max_expansions_from_the_command_line(index_dir: Path, tmp_path: Path) -> None:
+    result = script(index_dir, tmp_path, "r*\nflood\n", "--max-expansions", "2")
+    assert result.returncode == 0
+    assert "'r*' matches more than 2 indexed words" in result.stderr and "12 results for 'flood'" in result.stdout
+    bad = script(index_dir, tmp_path, "flood\n", "--max-expansions", "0")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--max-expansions" in bad.stderr
+
+
+def test_the_prompts_expansion_defaults_match_the_limits() -> None:
+    from search.query import limits
+    assert (repl.MAX_EXPANSIONS, repl.MAX_EXPANSIONS_CEILING) == (limits.MAX_EXPANSIONS, limits.MAX_EXPANSIONS_CEILING)

@@ -1,10 +1,14 @@
 """Fuzzy words (search/fuzzy.py): matched as typed against the unstemmed word lists."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import search
 from search.query.fuzzy import MAX_FUZZY_DISTANCE, similar_words
+
+from tests.conftest import article_text
 
 
 def paths(results: search.Results) -> list[str]:
@@ -31,3 +35,23 @@ def test_similar_words_are_the_listed_words_within_the_distance(tiny_index: sear
 def test_a_fuzzy_distance_above_the_limit_is_a_query_error(tiny_index: search.Index) -> None:
     with pytest.raises(search.QueryError, match=f"at most {MAX_FUZZY_DISTANCE} edits"):
         tiny_index.search(f"harbour~{MAX_FUZZY_DISTANCE + 1}")
+
+
+def test_similar_words_over_several_segments_are_each_lists_matches(tmp_path: Path, tiny_corpus: Path) -> None:
+    """One walk of the segments' spelling lists merged (issue 22) finds what Whoosh's
+    ``terms_within`` finds in each list of each segment, together."""
+    from whoosh.reading import IndexReader
+
+    from search.index.update import update_index
+    from search.query.fuzzy import SPELLING_FIELDS
+    update_index(tmp_path / "ix", tiny_corpus)
+    (tiny_corpus / "extra.md").write_text(article_text("Imigration office opens", "<p>Harbor immigrants queue.</p>"))
+    update_index(tmp_path / "ix", tiny_corpus)  # a second segment
+    with search.open_index(tmp_path / "ix") as ix:
+        searcher = ix._searcher()
+        assert len(searcher.reader().leaf_readers()) == 2
+        for word, distance in (("immigraton", 1), ("imigration", 2), ("harbor", 1), ("opens", 2), ("zzzz", 1)):
+            whooshs = {term.decode() if isinstance(term, bytes) else term for leaf, _ in searcher.reader().leaf_readers()
+                       for field in SPELLING_FIELDS
+                       for term in IndexReader.terms_within(leaf, field, word, distance)}
+            assert similar_words(searcher, word, distance, 0) == whooshs, word

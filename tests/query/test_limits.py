@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import string
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def one_line_query_error(ix: search.Index, text: str, **options: object) -> str:
 
 
 @pytest.fixture(scope="module")
-def vocabulary_index(tmp_path_factory: pytest.TempPathFactory) -> search.Index:
+def vocabulary_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[search.Index]:
     """An index with one article of every four-letter word "s" + three letters (17,576): ``s*``
     expands past MAX_EXPANSIONS and ``saaa~2`` matches past MAX_FUZZY_EXPANSIONS."""
     from search.index.update import update_index
@@ -58,7 +59,9 @@ def vocabulary_index(tmp_path_factory: pytest.TempPathFactory) -> search.Index:
     (corpus / "words.md").write_text(article_text("Every s word", "<p>" + " ".join(words) + "</p>"), encoding="utf-8")
     (corpus / "other.md").write_text(article_text("Harbour strike", "<p>Drivers strike.</p>"), encoding="utf-8")
     update_index(root / "index", corpus)
-    return search.open_index(root / "index")
+    ix = search.open_index(root / "index")
+    yield ix
+    ix.close()  # its searcher's files, else closed by the garbage collector in a later test
 
 
 @pytest.mark.parametrize("name", NAMED)
@@ -212,3 +215,95 @@ def test_the_caps_are_documented() -> None:
     for number, line in enumerate(source):
         if line.startswith("MAX_") or line.startswith("MIN_") or line.startswith("DEFAULT_"):
             assert source[number - 1].startswith("#"), line
+
+
+# --- max_expansions: the caller's cap on prefixes, wildcards and fuzzy words (issue 22) -------
+
+RAISE_HINT = "--max-expansions"
+
+
+def test_a_prefix_refused_at_a_low_cap_answers_at_a_higher_one(vocabulary_index: search.Index) -> None:
+    """``sa*`` expands to 676 words: refused at 100, answered at the default; ``s*`` (17,576)
+    refused at the default, answered when the cap is raised past it."""
+    message = one_line_query_error(vocabulary_index, "sa*", max_expansions=100)
+    assert "'sa*'" in message and "more than 100 indexed words" in message and RAISE_HINT in message
+    assert vocabulary_index.search("sa*").total == 1
+    assert "more than 1,000" in one_line_query_error(vocabulary_index, "s*")
+    assert vocabulary_index.search("s*", max_expansions=20_000, timeout=None).total == 2  # and "strike"
+    assert "more than 675" in one_line_query_error(vocabulary_index, "s?a*", max_expansions=675)  # wildcards too
+    assert vocabulary_index.search("s?a*", max_expansions=676).total == 1
+
+
+def test_the_total_cap_scales_with_max_expansions(vocabulary_index: search.Index) -> None:
+    """Seven prefixes of 676 words (4,732) pass each cap of 1,000 but not 4 x 1,000 together;
+    at max_expansions=2,000 they pass both (each <= 2,000, 4,732 <= 8,000)."""
+    text = "sa* sb* sc* sd* se* sf* sg*"
+    message = one_line_query_error(vocabulary_index, text)
+    assert "more than 4,000" in message and "together" in message and RAISE_HINT in message
+    assert limits.total_expansions(limits.MAX_EXPANSIONS) == limits.MAX_TOTAL_EXPANSIONS == 4_000
+    assert vocabulary_index.search(text, max_expansions=2_000, timeout=None).total == 1
+
+
+def test_the_fuzzy_cap_is_max_expansions(vocabulary_index: search.Index) -> None:
+    """``saaa~2`` matches thousands of the s-words: refused at the default, answered above."""
+    message = one_line_query_error(vocabulary_index, "saaa~2")
+    assert "'saaa~2'" in message and "more than 1,000" in message and RAISE_HINT in message
+    assert "more than 10 " in one_line_query_error(vocabulary_index, "saaa~1", max_expansions=10)
+    assert vocabulary_index.search("saaa~1").total == 1
+    assert vocabulary_index.search("saaa~2", max_expansions=limits.MAX_EXPANSIONS_CEILING, timeout=None).total == 1
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "10", True, None, limits.MAX_EXPANSIONS_CEILING + 1])
+def test_a_bad_max_expansions_is_one_query_error_line(sample_index: search.Index, value: object) -> None:
+    message = one_line_query_error(sample_index, "fire", max_expansions=value)
+    assert message.startswith("max_expansions must be a whole number from 1 to 100,000")
+
+
+def test_the_ceiling_itself_is_allowed(sample_index: search.Index) -> None:
+    assert sample_index.search("fire", max_expansions=limits.MAX_EXPANSIONS_CEILING).total
+    assert sample_index.search("fire", max_expansions=1).total
+
+
+def test_the_engine_uses_the_evaluators_cap(vocabulary_index: search.Index) -> None:
+    evaluator = Evaluator(vocabulary_index._searcher(), max_expansions=100)
+    with pytest.raises(search.QueryError, match="more than 100 indexed words in body"):
+        evaluator.scores(wq.Prefix("body", "sa"))
+    assert Evaluator(vocabulary_index._searcher(), max_expansions=676).scores(wq.Prefix("body", "sa"))
+
+
+def test_a_wildcard_walk_over_the_terms_checks_the_deadline(vocabulary_index: search.Index) -> None:
+    """``s*z`` tests every s-word; a deadline already passed stops the walk (the planner's
+    count and the engine's expansion both walk it)."""
+    from search.engine.expansion import expansion
+    expired = Deadline(1e-9, "s*z")
+    time.sleep(0.001)
+    evaluator = Evaluator(vocabulary_index._searcher())
+    postings = evaluator.segments[0].field("body")
+    assert postings is not None
+    assert len(expansion(wq.Wildcard("body", "s*z"), postings)) > 600  # no deadline: every one
+    with pytest.raises(search.QueryError, match="took longer than"):
+        expansion(wq.Wildcard("body", "s*z"), postings, None, expired)
+    with pytest.raises(search.QueryError, match="took longer than"):
+        evaluator.expansion_words(wq.Wildcard("body", "s*z"), 10_000, expired)
+
+
+def test_a_fuzzy_walk_stops_at_its_cap(vocabulary_index: search.Index) -> None:
+    from search.query.fuzzy import similar_words
+    searcher = vocabulary_index._searcher()
+    assert len(similar_words(searcher, "saaa", 2, 0)) > 1_000
+    assert len(similar_words(searcher, "saaa", 2, 0, cap=11)) == 11
+
+
+def test_a_fuzzy_prefix_longer_than_the_word_keeps_the_word(sample_index: search.Index) -> None:
+    """``oil~/2026`` (Whoosh's prefix length) raised IndexError in the automaton."""
+    assert sample_index.search("fire~/2026").total == sample_index.search("fire~/4").total
+
+
+def test_the_remote_index_takes_the_same_keyword() -> None:
+    import inspect
+
+    from search.remote.index import RemoteIndex
+    local = inspect.signature(search.Index.search).parameters["max_expansions"]
+    remote = inspect.signature(RemoteIndex.search).parameters["max_expansions"]
+    assert local.default == remote.default == limits.MAX_EXPANSIONS
+    assert local.kind == remote.kind == inspect.Parameter.KEYWORD_ONLY

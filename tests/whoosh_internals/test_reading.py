@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from whoosh.reading import IndexReader, TermNotFound
 
+import search
 from search.index import storage
 from search.index.update import add_articles, update_index
 from search.whoosh_internals.reading import open_whoosh
@@ -184,3 +185,22 @@ def test_an_index_of_only_undated_articles_in_two_segments_can_be_updated(tmp_pa
     again = update_index(tmp_path / "ix", corpus)  # the update that failed
     assert (again.added, again.unchanged) == (0, 2)
 
+
+
+@pytest.mark.parametrize("chunk", [None, 64, 7])
+def test_field_words_reads_what_the_lexicon_yields(sample_index: search.Index, monkeypatch: pytest.MonkeyPatch,
+                                                   chunk: int | None) -> None:
+    """The bulk read of a field's terms (fuzzy words' word lists, issue 22) equals Whoosh's
+    lexicon, also when records straddle the chunks it reads (tiny chunks force every case)."""
+    from search.whoosh_internals import reading
+    if chunk is not None:
+        monkeypatch.setattr(reading, "_WORDS_CHUNK", chunk)
+    searcher = sample_index._searcher()
+    for leaf, _offset in searcher.reader().leaf_readers():
+        for field in ("spell_body", "spell_title", "id", "path", "no_such_field"):
+            expected = list(leaf.lexicon(field)) if field in leaf.schema else []
+            if field not in leaf.schema:
+                with pytest.raises(Exception):
+                    list(leaf.lexicon(field))
+                continue
+            assert reading.field_words(leaf, field) == expected, field
