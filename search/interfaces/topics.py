@@ -28,8 +28,10 @@ Query language (newsearch search QUERY, the prompt, Index.search)
 Plain words are ORed; filters (source:, category:, date:) and exclusions are always required;
 two filters on one field are alternatives (source:a source:b). Field names may be typed in any
 case. A query that cannot mean what was typed is refused with one line naming the place.
+Stop words (the, of, who) are searched inside quotes ("bank of japan") and when they are all
+the query has (the who); beside other words they are left out.
 
-Caps (search/query/limits.py): 1,000 characters, 64 words, 100 letters a word, a letter before
+Caps (search/query/limits.py): 4,000 characters, 512 words, 100 letters a word, a letter before
 each * or ?, 5 fuzzy words, and --timeout seconds (1 by default). A prefix, wildcard or fuzzy
 word may match at most --max-expansions indexed words (1,000 by default, up to 100,000; the
 prompt's :expansions N), and all the prefixes of a query together 4 times that.
