@@ -42,8 +42,9 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
 }
-# A query is at most 1,000 characters (search.query.limits); percent-encoding can triple that.
-MAX_QUERY_STRING = 4_096
+# A query is at most 4,000 characters (search.query.limits.MAX_QUERY_CHARS); percent-encoding
+# can triple that, and the other parameters come on top.
+MAX_QUERY_STRING = 16_384
 MAX_PATH = 2_048
 ENVIRONMENT_INDEX = "NEWSEARCH_SERVE_INDEX"
 ENVIRONMENT_THREADS = "NEWSEARCH_SERVE_THREADS"
