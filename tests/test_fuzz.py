@@ -1,7 +1,7 @@
 """Fuzzing (issue 8): whatever it is given, the article reader raises nothing but ``ArticleError``
 and the query parser and ``Index.search`` nothing but ``QueryError``; what they return is clean.
 
-Each test runs ``NEWSEARCH_FUZZ_EXAMPLES`` examples (2,000 by default, what CI runs). For a long
+Each test runs ``NEWSEARCH_FUZZ_EXAMPLES`` examples (1,000 by default, what CI runs). For a long
 run by hand::
 
     NEWSEARCH_FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest -q tests/test_fuzz.py
@@ -35,7 +35,7 @@ from search.index.schema import build_schema
 
 from .conftest import ROOT, write_tiny_corpus
 
-EXAMPLES = int(os.environ.get("NEWSEARCH_FUZZ_EXAMPLES", "2000"))
+EXAMPLES = int(os.environ.get("NEWSEARCH_FUZZ_EXAMPLES", "1000"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 
 # Nothing a terminal acts on: C0 controls (newlines too in one-line fields), DEL, C1 (\x9b is CSI).
