@@ -62,7 +62,7 @@ def test_the_repl_goes_on_after_them(reuters_index: search.Index) -> None:
     assert b"oil" in result.stdout.lower().split(b"ofp")[-1]  # the last query was answered too
 
 
-# --- thousands of generated queries over a real index------------------------------------------
+# --- thousands of generated queries over a real index ------------------------------------------
 
 REUTERS_WORDS = ["oil", "said", "ofp", "crude", "opec", "venezuala", "explanatori", "engulf", "corros", "buit",
                  "ahmanson", "nobuyuki", "blister", "reagan", "yen", "dlrs", "pct", "shares", "the", "of"]
