@@ -283,9 +283,10 @@ def _drop_stop_terms(node: wq.Query) -> wq.Query:
     if node.is_leaf():
         return node
     children = list(node.children())
-    if all(_drop_stop_terms(child) is child for child in children):
+    kept = {id(child): _drop_stop_terms(child) for child in children}  # each subtree walked once
+    if all(kept[id(child)] is child for child in children):
         return node
-    rebuilt = node.apply(_drop_stop_terms)
+    rebuilt = node.apply(lambda child: kept.get(id(child), child))
     # ``apply`` keeps the children and the boost only; the planner also needs the rest (the
     # place of the typed word, ``startchar``/``endchar``, groups the fields of one word).
     for name, value in vars(node).items():

@@ -99,3 +99,20 @@ def test_the_cli_answers_stop_words_with_exit_0(index: search.Index) -> None:
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert Path(json.loads(done.stdout)["hits"][0]["path"]).name == "who.md"
+
+
+def test_dropping_stop_words_walks_each_part_of_the_query_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: each level walked its children twice, 2**depth calls for nested parentheses.
+    from search.query import language
+
+    calls = 0
+    walk = language._drop_stop_terms
+
+    def counted(node: wq.Query) -> wq.Query:
+        nonlocal calls
+        calls += 1
+        return walk(node)
+    monkeypatch.setattr(language, "_drop_stop_terms", counted)
+    query = "(" * 12 + "the fire" + ")" * 12
+    assert "fire" in str(parse_query(query, build_schema())) and "'the'" not in str(parse_query(query, build_schema()))
+    assert calls < 400  # two parses of a few nodes a level (the old walk: about 78,000)
