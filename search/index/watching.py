@@ -56,12 +56,12 @@ def corpus_changes(corpus: Path, *, interval: float, should_stop: Callable[[], b
     ``on_fallback`` hears why events were not used, once."""
     started = False
     if events:
-        reason = yield from _event_batches(corpus, should_stop, ignored.resolve() if ignored else None)
-        if reason is None:
+        stopped = yield from _event_batches(corpus, should_stop, ignored.resolve() if ignored else None)
+        if stopped is None:
             return
+        reason, started = stopped
         if on_fallback is not None:
             on_fallback(reason)
-        started = reason.startswith(_AFTER_START)
     if not started:
         yield "started"  # a scan from now on sees every file
     while not should_stop():
@@ -83,18 +83,14 @@ def start_watching(corpus: Path, *, interval: float, should_stop: Callable[[], b
     return changes
 
 
-# How a reason for falling back begins when the watch had started before events failed.
-_AFTER_START = "file events stopped"
-
-
 def _event_batches(corpus: Path, should_stop: Callable[[], bool],
-                   ignored: Path | None) -> Generator[str, None, str | None]:
+                   ignored: Path | None) -> Generator[str, None, tuple[str, bool] | None]:
     """``"started"``, then batches from the kernel's events; returns None when stopped, or why
-    there are no (more) events."""
+    there are no (more) events and whether ``"started"`` was yielded before they failed."""
     try:
         import watchfiles
     except ImportError:
-        return "file events need watchfiles (pip install watchfiles); checking by polling"
+        return "file events need watchfiles (pip install watchfiles); checking by polling", False
     started = False
     try:
         for batch in watchfiles.watch(corpus.resolve(), watch_filter=lambda _change, path: is_article_change(path, ignored),
@@ -109,6 +105,6 @@ def _event_batches(corpus: Path, should_stop: Callable[[], bool],
     except (OSError, RuntimeError) as error:  # e.g. the inotify watch limit (fs.inotify.max_user_watches)
         why = str(error).splitlines()[0] if str(error) else type(error).__name__
         if started:
-            return f"{_AFTER_START} for {corpus} ({why}); checking by polling"
-        return f"no file events for {corpus} ({why}); checking by polling"
+            return f"file events stopped for {corpus} ({why}); checking by polling", True
+        return f"no file events for {corpus} ({why}); checking by polling", False
     return None
