@@ -273,7 +273,7 @@ def without_loose_stop_words(query: wq.Query) -> wq.Query:
     words were indexed. (A phrase of one word is a plain word to Whoosh's parser.)
     """
     dropped = _drop_stop_terms(query)
-    return dropped if _has_words(dropped.normalize()) else query
+    return dropped if _has_words(dropped) else query
 
 
 def _drop_stop_terms(node: wq.Query) -> wq.Query:
@@ -296,7 +296,8 @@ def _drop_stop_terms(node: wq.Query) -> wq.Query:
 
 
 def _has_words(node: wq.Query) -> bool:
-    """Whether a query looks for something other than filters (exclusions do not count)."""
+    """Whether a query looks for something other than filters (exclusions do not count);
+    normalized or not, with the ``NullQuery`` leaves a dropped term leaves behind."""
     if node is wq.NullQuery or isinstance(node, wq.Not):
         return False
     if isinstance(node, wq.AndNot):
