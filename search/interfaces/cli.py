@@ -201,22 +201,37 @@ def index(corpus: Path | None, index_dir: Path, engine: str | None, rebuild: boo
         _index_remote(corpus, location(index_dir, engine), rebuild=rebuild, drafts=drafts, strict=strict,
                       watch=watch, interval=interval, poll=poll, as_json=as_json, quiet=quiet)
         return
-    from search.index.update import update_index, watch_corpus
+    from search.index.update import update_index
     folder = _corpus_folder(corpus, index_dir)
-    with _watching(folder, interval, poll, ignored=index_dir) if watch else nullcontext() as changes:
-        with friendly_errors(), write_errors(index_dir), _progress_bar(as_json) as progress:
-            summary = update_index(index_dir, folder, rebuild=rebuild, include_drafts=drafts, wait=wait, progress=progress)
+
+    def update(progress: Any = None, rebuild: bool = False) -> Any:
+        with friendly_errors(), write_errors(index_dir):
+            return update_index(index_dir, folder, rebuild=rebuild, include_drafts=drafts, wait=wait, progress=progress)
+    _index_and_keep_up(folder, update, ignored=index_dir, rebuild=rebuild, strict=strict, watch=watch,
+                       interval=interval, poll=poll, as_json=as_json, quiet=quiet,
+                       stopped="stopped; the index holds the last committed batch")
+
+
+def _index_and_keep_up(folder: Path, update: Callable[..., Any], *, ignored: Path | None, rebuild: bool,
+                       strict: bool, watch: bool, interval: float, poll: bool, as_json: bool, quiet: bool,
+                       stopped: str) -> None:
+    """One update (with a progress bar) and its summary, then with ``watch`` one more update
+    per batch of changes, the watch in place before the first so that nothing falls between.
+    ``update(progress=, rebuild=)`` runs one update of the index or the engine."""
+    with _watching(folder, interval, poll, ignored=ignored) if watch else nullcontext() as changes:
+        with _progress_bar(as_json) as progress:
+            summary = update(progress=progress, rebuild=rebuild)
         _report(summary, as_json=as_json, quiet=quiet)
         if strict and summary.skipped:
             raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
-        if changes is not None:
-            _say_watching(folder, interval, poll)
-            try:
-                with friendly_errors(), write_errors(index_dir):
-                    watch_corpus(index_dir, folder, changes, include_drafts=drafts, wait=wait,
-                                 on_update=lambda s: _report(s, as_json=as_json, quiet=quiet, only_changes=True))
-            except KeyboardInterrupt:
-                click.echo("stopped; the index holds the last committed batch", err=True)
+        if changes is None:
+            return
+        _say_watching(folder, interval, poll)
+        try:
+            for _how in changes:
+                _report(update(), as_json=as_json, quiet=quiet, only_changes=True)
+        except KeyboardInterrupt:
+            click.echo(stopped, err=True)
 
 
 @contextmanager
@@ -251,20 +266,13 @@ def _index_remote(corpus: Path | None, where: str | Path, *, rebuild: bool, draf
     folder = corpus or Path(remembered or "corpus")
     if not folder.is_dir():
         raise CliError(f"{folder}: no such folder; give the folder of article files to index")
-    with _watching(folder, interval, poll) if watch else nullcontext() as changes:
-        with friendly_errors(), _progress_bar(as_json) as progress:
-            summary = ix.update(folder, rebuild=rebuild, include_drafts=drafts, progress=progress)
-        _report(summary, as_json=as_json, quiet=quiet)
-        if strict and summary.skipped:
-            raise CliError(f"{len(summary.skipped)} file(s) skipped (--strict)")
-        if changes is not None:
-            _say_watching(folder, interval, poll)
-            try:
-                for _how in changes:
-                    with friendly_errors():
-                        _report(ix.update(folder, include_drafts=drafts), as_json=as_json, quiet=quiet, only_changes=True)
-            except KeyboardInterrupt:
-                click.echo("stopped; the engine holds every batch sent", err=True)
+
+    def update(progress: Any = None, rebuild: bool = False) -> Any:
+        with friendly_errors():
+            return ix.update(folder, rebuild=rebuild, include_drafts=drafts, progress=progress)
+    _index_and_keep_up(folder, update, ignored=None, rebuild=rebuild, strict=strict, watch=watch,
+                       interval=interval, poll=poll, as_json=as_json, quiet=quiet,
+                       stopped="stopped; the engine holds every batch sent")
 
 
 def _corpus_folder(corpus: Path | None, index_dir: Path) -> Path:
