@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import subprocess
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -188,3 +192,25 @@ def reuters_index(tmp_path_factory: pytest.TempPathFactory) -> search.Index:
                    capture_output=True)
     update_index(root / "index", root / "corpus")
     return search.open_index(root / "index")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_answering(process: subprocess.Popen[bytes], url: str, log: Path, within: float, what: str) -> None:
+    """Return once ``url`` answers (no proxy); fail with the server's log if ``process`` ends, or
+    naming ``what`` after ``within`` seconds."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + within
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            with opener.open(url, timeout=2):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"{what} did not answer within {within:g} s"
+            time.sleep(0.05)

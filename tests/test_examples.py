@@ -3,10 +3,8 @@ the saved query as a script on a corpus that grows."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,19 +15,13 @@ import pytest
 
 from search.index.update import update_index
 
-from .conftest import article_text
+from .conftest import article_text, free_port, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 # Never send the test's requests through a proxy from the environment.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def fetch(url: str) -> tuple[int, str, str]:
@@ -62,15 +54,7 @@ def server(web_index: Path, tmp_path: Path) -> Iterator[str]:
         cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                fetch(base + "/")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the web example did not answer within 15 s"
-                time.sleep(0.05)
+        wait_until_answering(process, base + "/", tmp_path / "server.log", 15, "the web example")
         yield base
     finally:
         process.terminate()

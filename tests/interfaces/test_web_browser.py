@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import free_port, wait_until_answering
 
 from .conftest import HOSTILE_TITLE
 
@@ -31,12 +30,6 @@ WAIT_MS = 10_000
 sync_api.expect.set_options(timeout=WAIT_MS)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m search serve`` on the module's index and a free port; yields its base URL."""
@@ -47,15 +40,7 @@ def server(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                                     "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                assert process.poll() is None, log_path.read_text()
-                try:
-                    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(base + "/", timeout=2):
-                        break
-                except OSError:
-                    assert time.monotonic() < deadline, "newsearch serve did not answer within 20 s"
-                    time.sleep(0.05)
+            wait_until_answering(process, base + "/", log_path, 20, "newsearch serve")
             yield base
         finally:
             process.terminate()
